@@ -1,0 +1,161 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using BitNet.Runtime.Quantization;
+
+namespace BitNet.Runtime.Gguf;
+
+/// <summary>
+/// A GGUF file (v2 or v3), memory-mapped read-only. Tensor data is never copied: <see cref="GetTensorData"/> returns
+/// a view into the mapping. Every count, length and offset in the header is checked against the file size before it
+/// is used, so a truncated or hostile file fails with an <see cref="InvalidDataException"/> that names the field.
+/// </summary>
+public sealed unsafe class GgufFile : IDisposable
+{
+    public const uint Magic = 0x46554747; // "GGUF" little endian
+    public const int DefaultAlignment = 32;
+
+    private readonly IDisposable? _owner;
+    private readonly byte* _base;
+    private readonly Dictionary<string, GgufTensorInfo> _byName;
+    private bool _disposed;
+
+    private GgufFile(byte* basePtr, long length, IDisposable? owner, string source)
+    {
+        _base = basePtr;
+        Length = length;
+        _owner = owner;
+        Source = source;
+        var parsed = GgufParser.Parse(basePtr, length);
+        Version = parsed.Version;
+        Metadata = parsed.Metadata;
+        Tensors = parsed.Tensors;
+        Alignment = parsed.Alignment;
+        DataOffset = parsed.DataOffset;
+        _byName = new Dictionary<string, GgufTensorInfo>(StringComparer.Ordinal);
+        foreach (var t in Tensors) _byName[t.Name] = t;
+    }
+
+    /// <summary>Path or description of where the bytes came from (for messages).</summary>
+    public string Source { get; }
+
+    public long Length { get; }
+
+    public uint Version { get; }
+
+    public int Alignment { get; }
+
+    /// <summary>Absolute file offset of the tensor data section.</summary>
+    public long DataOffset { get; }
+
+    public GgufMetadata Metadata { get; }
+
+    public IReadOnlyList<GgufTensorInfo> Tensors { get; }
+
+    public string? Architecture => Metadata.GetStringOrNull("general.architecture");
+
+    /// <summary>Opens and validates a GGUF file by memory-mapping it.</summary>
+    public static GgufFile Open(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"model file not found: {path}", path);
+        if (info.Length < 24) throw new InvalidDataException($"{path}: file is {info.Length} bytes, too small to be GGUF");
+        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedViewAccessor? view = null;
+        try
+        {
+            view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            p += view.PointerOffset;
+            var owner = new MappingOwner(mmf, view);
+            try
+            {
+                return new GgufFile(p, info.Length, owner, path);
+            }
+            catch (InvalidDataException e)
+            {
+                owner.Dispose();
+                throw new InvalidDataException($"{path}: {e.Message}", e);
+            }
+        }
+        catch when (view is null)
+        {
+            mmf.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Parses GGUF bytes held in memory (tests, fuzzing). The bytes are copied to native memory.</summary>
+    public static GgufFile FromBytes(ReadOnlySpan<byte> bytes, string source = "<memory>")
+    {
+        var owner = new NativeOwner(bytes);
+        try
+        {
+            return new GgufFile(owner.Pointer, bytes.Length, owner, source);
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    public bool TryGetTensor(string name, out GgufTensorInfo info) => _byName.TryGetValue(name, out info!);
+
+    public GgufTensorInfo GetTensor(string name) => _byName.TryGetValue(name, out var t)
+        ? t
+        : throw new InvalidDataException($"{Source}: tensor '{name}' is missing");
+
+    /// <summary>Pointer to the first byte of a tensor; valid while this file is open.</summary>
+    public byte* GetTensorPointer(GgufTensorInfo info)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (info.Format is null)
+            throw new NotSupportedException($"{Source}: tensor '{info.Name}' has type {info.TypeId}, which this runtime cannot read");
+        return _base + DataOffset + info.Offset;
+    }
+
+    /// <summary>The tensor's bytes as a span (tensors over 2 GiB must use <see cref="GetTensorPointer"/>).</summary>
+    public ReadOnlySpan<byte> GetTensorData(GgufTensorInfo info)
+    {
+        var p = GetTensorPointer(info);
+        if (info.ByteSize > int.MaxValue)
+            throw new NotSupportedException($"{Source}: tensor '{info.Name}' is larger than 2 GiB; use a pointer view");
+        return new ReadOnlySpan<byte>(p, (int)info.ByteSize);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _owner?.Dispose();
+    }
+
+    private sealed class MappingOwner(MemoryMappedFile file, MemoryMappedViewAccessor view) : IDisposable
+    {
+        public void Dispose()
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
+        }
+    }
+
+    private sealed class NativeOwner : IDisposable
+    {
+        public NativeOwner(ReadOnlySpan<byte> bytes)
+        {
+            Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes.Length, 1), 64);
+            bytes.CopyTo(new Span<byte>(Pointer, bytes.Length));
+        }
+
+        public byte* Pointer { get; private set; }
+
+        public void Dispose()
+        {
+            if (Pointer == null) return;
+            NativeMemory.AlignedFree(Pointer);
+            Pointer = null;
+        }
+    }
+}
