@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// Int8 activations for a batch of tokens, W1.58A8 style: one absmax scale per token (row).
+/// <code>
+/// m  = max(max_i |x_i|, 1e-5)
+/// q_i = clamp(round_half_even(x_i * (127 / m)), -128, 127)      Q     [tokens, K]   sbyte
+/// Scale = m / 127                                               Scale [tokens]      float
+/// BlockSums[b] = sum of q over elements [128b, 128b + 128)      BlockSums [tokens, K/128] int
+/// </code>
+/// The ternary kernels multiply unsigned codes (t+1) by q and subtract the block sums to undo the +1.
+/// </summary>
+public sealed unsafe class QuantizedActivations : IDisposable
+{
+    public const int SumBlock = 128;
+
+    private readonly NativeBuffer<sbyte> _q;
+    private readonly NativeBuffer<float> _scale;
+    private readonly NativeBuffer<int> _sums;
+    private readonly NativeBuffer<int> _totals;
+
+    public QuantizedActivations(int maxTokens, int maxK)
+    {
+        MaxTokens = maxTokens;
+        MaxK = maxK;
+        _q = new NativeBuffer<sbyte>((long)maxTokens * maxK);
+        _scale = new NativeBuffer<float>(maxTokens);
+        _sums = new NativeBuffer<int>((long)maxTokens * (maxK / SumBlock + 1));
+        _totals = new NativeBuffer<int>(maxTokens);
+    }
+
+    public int MaxTokens { get; }
+    public int MaxK { get; }
+
+    /// <summary>Tokens currently held.</summary>
+    public int Tokens { get; private set; }
+
+    /// <summary>Elements per token (row stride of <see cref="Q"/>).</summary>
+    public int K { get; private set; }
+
+    public sbyte* Q => _q.Pointer;
+    public float* Scale => _scale.Pointer;
+    public int* BlockSums => _sums.Pointer;
+
+    /// <summary>Sum of all q of each token.</summary>
+    public int* Totals => _totals.Pointer;
+    public int SumsPerToken => K / SumBlock;
+
+    /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
+    public void Quantize(float* x, int tokens, int k, int xStride)
+    {
+        if (tokens > MaxTokens || k > MaxK)
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"{tokens} x {k} exceeds the {MaxTokens} x {MaxK} buffer");
+        Debug.Assert(k % SumBlock == 0, "ternary K is a multiple of 128");
+        Tokens = tokens;
+        K = k;
+        for (int t = 0; t < tokens; t++)
+        {
+            var src = new ReadOnlySpan<float>(x + (long)t * xStride, k);
+            var dst = new Span<sbyte>(Q + (long)t * k, k);
+            Scale[t] = ActivationQuantizer.Quantize(src, dst);
+            var sums = new Span<int>(BlockSums + (long)t * (k / SumBlock), k / SumBlock);
+            ActivationQuantizer.BlockSums(dst, sums);
+            int total = 0;
+            foreach (int v in sums) total += v;
+            Totals[t] = total;
+        }
+    }
+
+    public void Dispose()
+    {
+        _q.Dispose();
+        _scale.Dispose();
+        _sums.Dispose();
+        _totals.Dispose();
+    }
+}
+
+/// <summary>Per-token absmax int8 quantization (scalar reference + vector path with identical results).</summary>
+public static class ActivationQuantizer
+{
+    public const float MinAbsMax = 1e-5f;
+
+    /// <summary>Quantizes one row; returns the dequantization scale m/127.</summary>
+    public static float Quantize(ReadOnlySpan<float> x, Span<sbyte> q)
+    {
+        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
+        float m = MathF.Max(MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x)), MinAbsMax);
+        if (!float.IsFinite(m)) m = float.MaxValue; // NaN/Inf input: keep going, the caller detects non-finite output
+        float s = 127f / m;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vs = Vector256.Create(s);
+            var lo = Vector256.Create(-128f);
+            var hi = Vector256.Create(127f);
+            for (; i + 32 <= x.Length; i += 32)
+            {
+                var a = Q8(Vector256.Create(x.Slice(i, 8)), vs, lo, hi);
+                var b = Q8(Vector256.Create(x.Slice(i + 8, 8)), vs, lo, hi);
+                var c = Q8(Vector256.Create(x.Slice(i + 16, 8)), vs, lo, hi);
+                var d = Q8(Vector256.Create(x.Slice(i + 24, 8)), vs, lo, hi);
+                // Narrow int32 -> int16 -> int8; values are already clamped, so narrowing is exact.
+                var ab = Vector256.Narrow(a, b);
+                var cd = Vector256.Narrow(c, d);
+                Vector256.Narrow(ab, cd).CopyTo(q.Slice(i, 32));
+            }
+        }
+        for (; i < x.Length; i++)
+            q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * s, MidpointRounding.ToEven), -128f, 127f);
+        return m / 127f;
+    }
+
+    private static Vector256<int> Q8(Vector256<float> x, Vector256<float> s, Vector256<float> lo, Vector256<float> hi) =>
+        Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(x * s), lo), hi));
+
+    /// <summary>Sums of q over consecutive 128-element blocks.</summary>
+    public static void BlockSums(ReadOnlySpan<sbyte> q, Span<int> sums)
+    {
+        for (int b = 0; b < sums.Length; b++)
+        {
+            int s = 0;
+            var blk = q.Slice(b * QuantizedActivations.SumBlock, QuantizedActivations.SumBlock);
+            for (int i = 0; i < blk.Length; i++) s += blk[i];
+            sums[b] = s;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using BitNet.Runtime.Gguf;
+using BitNet.Runtime.Kernels;
+using BitNet.Runtime.Quantization;
+
+namespace BitNet.Runtime.Model;
+
+/// <summary>One transformer block's weights.</summary>
+public sealed class LayerWeights
+{
+    public required float[] AttnNorm { get; init; }      // [d]
+    public required TernaryMatrix Q { get; init; }       // d -> heads*hd
+    public required TernaryMatrix K { get; init; }       // d -> kvHeads*hd
+    public required TernaryMatrix V { get; init; }       // d -> kvHeads*hd
+    public required float[] AttnSubNorm { get; init; }   // [heads*hd]
+    public required TernaryMatrix O { get; init; }       // heads*hd -> d
+    public required float[] FfnNorm { get; init; }       // [d]
+    public required TernaryMatrix Gate { get; init; }    // d -> ff
+    public required TernaryMatrix Up { get; init; }      // d -> ff
+    public required float[] FfnSubNorm { get; init; }    // [ff]
+    public required TernaryMatrix Down { get; init; }    // ff -> d
+
+    public IEnumerable<TernaryMatrix> Matrices => [Q, K, V, O, Gate, Up, Down];
+}
+
+/// <summary>
+/// All weights of a model, bound to an open <see cref="GgufFile"/>: ternary and head tensors are views into the
+/// memory map; only norms (small) and ternary weights stored as floats (repacked to I2_S once) are copied.
+/// </summary>
+public sealed class ModelWeights : IDisposable
+{
+    private ModelWeights(ModelConfig config, FloatMatrix embedding, float[] outputNorm, FloatMatrix head, LayerWeights[] layers)
+    {
+        Config = config;
+        Embedding = embedding;
+        OutputNorm = outputNorm;
+        Head = head;
+        Layers = layers;
+    }
+
+    public ModelConfig Config { get; }
+    public FloatMatrix Embedding { get; }     // [vocab, d]
+    public float[] OutputNorm { get; }        // [d]
+    public FloatMatrix Head { get; }          // [vocab, d] (token_embd when tied)
+    public IReadOnlyList<LayerWeights> Layers { get; }
+    public bool TiedHead => ReferenceEquals(Embedding, Head);
+
+    /// <summary>Binds and validates every tensor the architecture needs; names what is missing or malformed.</summary>
+    public static unsafe ModelWeights Load(GgufFile file)
+    {
+        var embInfo = file.GetTensor("token_embd.weight");
+        if (embInfo.Shape.Length != 2)
+            throw new InvalidDataException($"token_embd.weight has {embInfo.Shape.Length} dimensions, expected 2");
+        var config = ModelConfig.FromGguf(file.Metadata, embInfo.Shape[1]);
+        int d = config.Embedding;
+
+        var embedding = LoadFloatMatrix(file, embInfo, d, config.Vocab);
+        var head = file.TryGetTensor("output.weight", out var headInfo)
+            ? LoadFloatMatrix(file, headInfo, d, config.Vocab)
+            : embedding;
+        var outputNorm = LoadVector(file, "output_norm.weight", d);
+
+        var layers = new LayerWeights[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            string p = $"blk.{i}.";
+            layers[i] = new LayerWeights
+            {
+                AttnNorm = LoadVector(file, p + "attn_norm.weight", d),
+                Q = TernaryLoader.Load(file, p + "attn_q", d, config.QDim),
+                K = TernaryLoader.Load(file, p + "attn_k", d, config.KvDim),
+                V = TernaryLoader.Load(file, p + "attn_v", d, config.KvDim),
+                AttnSubNorm = LoadVector(file, p + "attn_sub_norm.weight", config.QDim),
+                O = TernaryLoader.Load(file, p + "attn_output", config.QDim, d),
+                FfnNorm = LoadVector(file, p + "ffn_norm.weight", d),
+                Gate = TernaryLoader.Load(file, p + "ffn_gate", d, config.FeedForward),
+                Up = TernaryLoader.Load(file, p + "ffn_up", d, config.FeedForward),
+                FfnSubNorm = LoadVector(file, p + "ffn_sub_norm.weight", config.FeedForward),
+                Down = TernaryLoader.Load(file, p + "ffn_down", config.FeedForward, d),
+            };
+        }
+        return new ModelWeights(config, embedding, outputNorm, head, layers);
+    }
+
+    private static unsafe FloatMatrix LoadFloatMatrix(GgufFile file, GgufTensorInfo info, int k, int n)
+    {
+        ExpectShape(info, k, n);
+        var format = info.Format ?? throw new InvalidDataException($"tensor '{info.Name}' has unsupported type {info.TypeId}");
+        if (format.IsTernary)
+            throw new InvalidDataException($"tensor '{info.Name}' is {format.Name}; embeddings and the LM head must be a float or 8/6-bit type");
+        return new FloatMatrix(info.Name, format, file.GetTensorPointer(info), info.ByteSize, k, n);
+    }
+
+    internal static float[] LoadVector(GgufFile file, string name, int length)
+    {
+        var info = file.GetTensor(name);
+        if (info.ElementCount != length)
+            throw new InvalidDataException($"tensor '{name}' has {info.ElementCount} elements, expected {length}");
+        var format = info.Format ?? throw new InvalidDataException($"tensor '{name}' has unsupported type {info.TypeId}");
+        if (format.IsTernary) throw new InvalidDataException($"tensor '{name}' is {format.Name}; norm weights must be float");
+        var v = new float[length];
+        format.DequantizeRow(file.GetTensorData(info), 0, v);
+        foreach (var x in v)
+            if (!float.IsFinite(x)) throw new InvalidDataException($"tensor '{name}' contains NaN or infinity");
+        return v;
+    }
+
+    internal static void ExpectShape(GgufTensorInfo info, long k, long n)
+    {
+        long rows = info.Rows;
+        if (info.Shape[0] != k || rows != n)
+            throw new InvalidDataException(
+                $"tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], expected [{k}, {n}] for this model's hyper-parameters");
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in Layers)
+            foreach (var m in l.Matrices) m.Dispose();
+    }
+}

@@ -1,0 +1,266 @@
+using System.Numerics.Tensors;
+using BitNet.Runtime.Kernels;
+using BitNet.Runtime.KvCache;
+using BitNet.Runtime.Threading;
+
+namespace BitNet.Runtime.Model;
+
+/// <summary>The steps of the forward pass. Parallel steps run through preallocated work items: nothing allocates per token.</summary>
+public sealed unsafe partial class Transformer
+{
+    private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
+    {
+        for (int t = 0; t < tokens; t++)
+        {
+            var src = new ReadOnlySpan<float>(x + (long)t * stride, n);
+            var dst = new Span<float>(y + (long)t * stride, n);
+            float ss = TensorPrimitives.SumOfSquares(src);
+            float scale = 1f / MathF.Sqrt(ss / n + _c.RmsEps);
+            TensorPrimitives.Multiply(src, scale, dst);
+            TensorPrimitives.Multiply(dst, weight, dst);
+        }
+    }
+
+    private static void Add(float* x, float* y, int n)
+    {
+        var a = new Span<float>(x, n);
+        TensorPrimitives.Add(a, new ReadOnlySpan<float>(y, n), a);
+    }
+
+    /// <summary>g = relu(g)^2 * u or silu(g) * u, elementwise over [T, ff].</summary>
+    private void GatedActivation(float* g, float* u, int n)
+    {
+        var gate = new Span<float>(g, n);
+        var up = new ReadOnlySpan<float>(u, n);
+        if (_c.Activation == FfnActivation.ReluSquared)
+        {
+            TensorPrimitives.Max(gate, 0f, gate);
+            TensorPrimitives.Multiply(gate, gate, gate);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i]));
+        }
+        TensorPrimitives.Multiply(gate, up, gate);
+    }
+
+    /// <summary>NEOX RoPE: inside each head, element j pairs with j + ropeDim/2.</summary>
+    private void Rope(float* v, int tokens, int stride, int heads)
+    {
+        int half = _c.RopeDim / 2;
+        float* cos = _s.RopeCos, sin = _s.RopeSin;
+        for (int t = 0; t < tokens; t++)
+        {
+            double pos = _s.Positions[t];
+            for (int j = 0; j < half; j++)
+            {
+                double a = pos * _s.InvFreq[j];
+                cos[j] = (float)Math.Cos(a);
+                sin[j] = (float)Math.Sin(a);
+            }
+            for (int h = 0; h < heads; h++)
+            {
+                float* p = v + (long)t * stride + h * _c.HeadDim;
+                for (int j = 0; j < half; j++)
+                {
+                    float x0 = p[j], x1 = p[j + half];
+                    p[j] = x0 * cos[j] - x1 * sin[j];
+                    p[j + half] = x0 * sin[j] + x1 * cos[j];
+                }
+            }
+        }
+    }
+
+    private void StoreKv(KvCachePool cache, int layer, int tokens)
+    {
+        int kvd = _c.KvDim;
+        for (int t = 0; t < tokens; t++)
+        {
+            long at = (long)_s.Positions[t] * kvd;
+            new ReadOnlySpan<float>(_s.K + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Keys(_s.Slots[t], layer) + at, kvd));
+            new ReadOnlySpan<float>(_s.V + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Values(_s.Slots[t], layer) + at, kvd));
+        }
+    }
+
+    private void Attention(KvCachePool cache, int layer, int tokens)
+    {
+        var work = _s.AttentionWork;
+        work.Cache = cache;
+        work.Layer = layer;
+        _pool.Run(work, tokens * _c.Heads);
+    }
+
+    private void MatMul(TernaryMatrix m0, float* y0, int stride0,
+        TernaryMatrix? m1 = null, float* y1 = null, int stride1 = 0,
+        TernaryMatrix? m2 = null, float* y2 = null, int stride2 = 0)
+    {
+        var work = _s.MatMulWork;
+        work.Set(_s.Act, _pool.ThreadCount, m0, y0, stride0, m1, y1, stride1, m2, y2, stride2);
+        _pool.Run(work, work.Chunks);
+    }
+
+    private void Head(float* x, int tokens, float* logits)
+    {
+        if (tokens == 0) return;
+        var work = _s.HeadWork;
+        work.X = x;
+        work.Tokens = tokens;
+        work.Y = logits;
+        work.ChunkRows = Math.Max(64, _w.Head.N / (_pool.ThreadCount * 8) + 1);
+        _pool.Run(work, (_w.Head.N + work.ChunkRows - 1) / work.ChunkRows);
+    }
+
+    /// <summary>Rows [r0, r1) of up to three matrices that share one set of activations, split into chunks.</summary>
+    private sealed class MatMulWork : IParallelWork
+    {
+        private readonly TernaryMatrix?[] _m = new TernaryMatrix?[3];
+        private readonly nint[] _y = new nint[3];
+        private readonly int[] _stride = new int[3];
+        private readonly int[] _chunks = new int[3];
+        private QuantizedActivations? _act;
+        private int _count;
+        private int _chunkRows;
+
+        public int Chunks { get; private set; }
+
+        public void Set(QuantizedActivations act, int threads, TernaryMatrix m0, float* y0, int s0,
+            TernaryMatrix? m1, float* y1, int s1, TernaryMatrix? m2, float* y2, int s2)
+        {
+            _act = act;
+            _m[0] = m0; _y[0] = (nint)y0; _stride[0] = s0;
+            _m[1] = m1; _y[1] = (nint)y1; _stride[1] = s1;
+            _m[2] = m2; _y[2] = (nint)y2; _stride[2] = s2;
+            _count = m2 is not null ? 3 : m1 is not null ? 2 : 1;
+            int rows = 0;
+            for (int i = 0; i < _count; i++) rows += _m[i]!.N;
+            // About four chunks per thread balances uneven progress; multiples of 4 rows suit the 4-row kernels.
+            _chunkRows = threads == 1 ? rows : Math.Max(16, (rows / (threads * 4) + 3) & ~3);
+            Chunks = 0;
+            for (int i = 0; i < _count; i++)
+            {
+                _chunks[i] = (_m[i]!.N + _chunkRows - 1) / _chunkRows;
+                Chunks += _chunks[i];
+            }
+        }
+
+        public void Execute(int index)
+        {
+            int i = 0;
+            while (index >= _chunks[i]) index -= _chunks[i++];
+            var m = _m[i]!;
+            int r0 = index * _chunkRows;
+            int r1 = Math.Min(m.N, r0 + _chunkRows);
+            TernaryMatMul.Compute(m, _act!, (float*)_y[i], _stride[i], r0, r1);
+        }
+    }
+
+    /// <summary>One (token, head) pair per index: causal softmax attention over that sequence's cached positions.</summary>
+    private sealed class AttentionWork(Transformer owner) : IParallelWork
+    {
+        [ThreadStatic] private static float[]? t_scores;
+
+        public KvCachePool? Cache;
+        public int Layer;
+
+        public void Execute(int index)
+        {
+            var c = owner._c;
+            var s = owner._s;
+            int t = index / c.Heads, h = index % c.Heads;
+            int hd = c.HeadDim, kvd = c.KvDim;
+            int g = h / (c.Heads / c.KvHeads);
+            int n = s.Positions[t] + 1;
+            if (t_scores is null || t_scores.Length < n) t_scores = new float[Math.Max(n, 256) * 2];
+            var scores = t_scores.AsSpan(0, n);
+
+            var q = new ReadOnlySpan<float>(s.Q + (long)t * c.QDim + h * hd, hd);
+            float* keys = Cache!.Keys(s.Slots[t], Layer) + g * hd;
+            float* values = Cache.Values(s.Slots[t], Layer) + g * hd;
+            float scale = 1f / MathF.Sqrt(hd);
+            for (int p = 0; p < n; p++)
+                scores[p] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(keys + (long)p * kvd, hd)) * scale;
+            float max = TensorPrimitives.Max(scores);
+            TensorPrimitives.Subtract(scores, max, scores);
+            TensorPrimitives.Exp(scores, scores);
+            TensorPrimitives.Multiply(scores, 1f / TensorPrimitives.Sum(scores), scores);
+
+            var o = new Span<float>(s.Att + (long)t * c.QDim + h * hd, hd);
+            o.Clear();
+            for (int p = 0; p < n; p++)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + (long)p * kvd, hd), scores[p], o, o);
+        }
+    }
+
+    /// <summary>LM head rows in chunks: logits[t, r] = head row r . x[t].</summary>
+    private sealed class HeadWork(Transformer owner) : IParallelWork
+    {
+        [ThreadStatic] private static float[]? t_row;
+
+        public float* X;
+        public float* Y;
+        public int Tokens;
+        public int ChunkRows;
+
+        public void Execute(int index)
+        {
+            var head = owner._w.Head;
+            if (t_row is null || t_row.Length < head.K) t_row = new float[head.K];
+            int r0 = index * ChunkRows;
+            int r1 = Math.Min(head.N, r0 + ChunkRows);
+            head.MatMul(X, Tokens, head.K, Y, head.N, r0, r1, t_row);
+        }
+    }
+
+    /// <summary>Every buffer the forward pass needs, sized once for the largest batch.</summary>
+    private sealed class Scratch : IDisposable
+    {
+        private readonly List<IDisposable> _owned = [];
+
+        public Scratch(ModelConfig c, int maxTokens, WorkerPool pool)
+        {
+            int wide = Math.Max(Math.Max(c.Embedding, c.QDim), c.FeedForward);
+            X = Alloc((long)maxTokens * c.Embedding);
+            Xn = Alloc((long)maxTokens * wide);
+            Q = Alloc((long)maxTokens * c.QDim);
+            K = Alloc((long)maxTokens * c.KvDim);
+            V = Alloc((long)maxTokens * c.KvDim);
+            Att = Alloc((long)maxTokens * c.QDim);
+            Gate = Alloc((long)maxTokens * c.FeedForward);
+            Up = Alloc((long)maxTokens * c.FeedForward);
+            Tmp = Alloc((long)maxTokens * c.Embedding);
+            RopeCos = Alloc(c.RopeDim / 2);
+            RopeSin = Alloc(c.RopeDim / 2);
+            Act = new QuantizedActivations(maxTokens, wide);
+            _owned.Add(Act);
+            Positions = new int[maxTokens];
+            Slots = new int[maxTokens];
+            InvFreq = new double[c.RopeDim / 2];
+            for (int j = 0; j < InvFreq.Length; j++) InvFreq[j] = Math.Pow(c.RopeTheta, -2.0 * j / c.RopeDim);
+            _ = pool;
+        }
+
+        public float* X, Xn, Q, K, V, Att, Gate, Up, Tmp, RopeCos, RopeSin;
+        public readonly QuantizedActivations Act;
+        public readonly int[] Positions;
+        public readonly int[] Slots;
+        public readonly double[] InvFreq;
+        public int Tokens;
+        public MatMulWork MatMulWork = new();
+        public AttentionWork AttentionWork = null!;
+        public HeadWork HeadWork = null!;
+
+        public Span<float> Row(float* buffer, int t, int width) => new(buffer + (long)t * width, width);
+
+        private float* Alloc(long n)
+        {
+            var b = new NativeBuffer<float>(Math.Max(n, 1));
+            _owned.Add(b);
+            return b.Pointer;
+        }
+
+        public void Dispose()
+        {
+            foreach (var o in _owned) o.Dispose();
+        }
+    }
+}
