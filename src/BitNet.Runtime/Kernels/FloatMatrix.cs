@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using BitNet.Runtime.Quantization;
@@ -59,6 +60,7 @@ public sealed unsafe class FloatMatrix
     /// y[t * yStride + r] = dot(row r, x[t * xStride ..]) for rows [r0, r1) and every token; the row is decoded once
     /// into <paramref name="scratch"/> (length K) and reused for all tokens.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
         for (int r = r0; r < r1; r++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 
@@ -85,6 +86,7 @@ public static class ActivationQuantizer
     public const float MinAbsMax = 1e-5f;
 
     /// <summary>Quantizes one row; returns the dequantization scale m/127.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Quantize(ReadOnlySpan<float> x, Span<sbyte> q)
     {
         // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
@@ -118,6 +120,7 @@ public static class ActivationQuantizer
         Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(x * s), lo), hi));
 
     /// <summary>Sums of q over consecutive 128-element blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockSums(ReadOnlySpan<sbyte> q, Span<int> sums)
     {
         for (int b = 0; b < sums.Length; b++)

@@ -54,6 +54,7 @@ public static unsafe partial class TernaryMatMul
 
     // ---------------------------------------------------------------- I2_S
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void I2SAvx2(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         int blocks = w.K / 128;
@@ -95,6 +96,7 @@ public static unsafe partial class TernaryMatMul
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int I2SDot(byte* row, sbyte* q, int blocks)
     {
         var mask = Vector256.Create((byte)3);
@@ -105,6 +107,7 @@ public static unsafe partial class TernaryMatMul
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void I2SDot4Rows(byte* r0, byte* r1, byte* r2, byte* r3, sbyte* q, int blocks,
         out int s0, out int s1, out int s2, out int s3)
     {
@@ -126,6 +129,7 @@ public static unsafe partial class TernaryMatMul
         s3 = Vector256.Sum(a3);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void I2SDot4Tokens(byte* row, sbyte* q, int k, int blocks, out int s0, out int s1, out int s2, out int s3)
     {
         var mask = Vector256.Create((byte)3);
@@ -152,6 +156,7 @@ public static unsafe partial class TernaryMatMul
 
     // ---------------------------------------------------------------- TQ2_0
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TQ2Avx2(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         int blocks = w.K / 256;
@@ -220,6 +225,7 @@ public static unsafe partial class TernaryMatMul
         return t;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TQ1Avx2(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         int blocks = w.K / 256;

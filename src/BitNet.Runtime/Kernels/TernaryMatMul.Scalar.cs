@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BitNet.Runtime.Quantization;
 
 namespace BitNet.Runtime.Kernels;
@@ -5,6 +6,7 @@ namespace BitNet.Runtime.Kernels;
 public static unsafe partial class TernaryMatMul
 {
     /// <summary>Scalar reference: decode each block's codes with the reference decoders, integer dot, one float multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeScalar(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
     {
         Span<byte> codes = stackalloc byte[256];
@@ -20,6 +22,7 @@ public static unsafe partial class TernaryMatMul
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float RowDotScalar(TernaryMatrix w, int n, sbyte* q, int* sums, Span<byte> codes)
     {
         byte* row = w.Row(n);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.KvCache;
@@ -8,6 +9,7 @@ namespace BitNet.Runtime.Model;
 /// <summary>The steps of the forward pass. Parallel steps run through preallocated work items: nothing allocates per token.</summary>
 public sealed unsafe partial class Transformer
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
     {
         for (int t = 0; t < tokens; t++)
@@ -28,6 +30,7 @@ public sealed unsafe partial class Transformer
     }
 
     /// <summary>g = relu(g)^2 * u or silu(g) * u, elementwise over [T, ff].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatedActivation(float* g, float* u, int n)
     {
         var gate = new Span<float>(g, n);
@@ -45,6 +48,7 @@ public sealed unsafe partial class Transformer
     }
 
     /// <summary>NEOX RoPE: inside each head, element j pairs with j + ropeDim/2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rope(float* v, int tokens, int stride, int heads)
     {
         int half = _c.RopeDim / 2;
@@ -143,6 +147,7 @@ public sealed unsafe partial class Transformer
             }
         }
 
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             int i = 0;
@@ -162,6 +167,7 @@ public sealed unsafe partial class Transformer
         public KvCachePool? Cache;
         public int Layer;
 
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             var c = owner._c;
@@ -173,21 +179,9 @@ public sealed unsafe partial class Transformer
             if (t_scores is null || t_scores.Length < n) t_scores = new float[Math.Max(n, 256) * 2];
             var scores = t_scores.AsSpan(0, n);
 
-            var q = new ReadOnlySpan<float>(s.Q + (long)t * c.QDim + h * hd, hd);
             float* keys = Cache!.Keys(s.Slots[t], Layer) + g * hd;
             float* values = Cache.Values(s.Slots[t], Layer) + g * hd;
-            float scale = 1f / MathF.Sqrt(hd);
-            for (int p = 0; p < n; p++)
-                scores[p] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(keys + (long)p * kvd, hd)) * scale;
-            float max = TensorPrimitives.Max(scores);
-            TensorPrimitives.Subtract(scores, max, scores);
-            TensorPrimitives.Exp(scores, scores);
-            TensorPrimitives.Multiply(scores, 1f / TensorPrimitives.Sum(scores), scores);
-
-            var o = new Span<float>(s.Att + (long)t * c.QDim + h * hd, hd);
-            o.Clear();
-            for (int p = 0; p < n; p++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + (long)p * kvd, hd), scores[p], o, o);
+            AttentionKernel.Attend(s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
         }
     }
 
@@ -201,6 +195,7 @@ public sealed unsafe partial class Transformer
         public int Tokens;
         public int ChunkRows;
 
+[MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             var head = owner._w.Head;

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using BitNet.Runtime.Threading;
+
+namespace BitNet.Cli.Commands;
+
+/// <summary>Options several commands share, with the same names everywhere (scripts depend on them).</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Model() => new("--model", "-m")
+    {
+        Description = "Path of a GGUF model file",
+        Required = true,
+    };
+
+    public static Option<int> Threads() => new("--threads", "-t")
+    {
+        Description = "Worker threads for the kernels (default: processor count)",
+        DefaultValueFactory = _ => WorkerPool.DefaultThreadCount,
+    };
+
+    public static Option<string> Tokens(bool required) => new("--tokens")
+    {
+        Description = "Comma-separated token ids, e.g. 1,403,407",
+        Required = required,
+    };
+
+    /// <summary>Parses "1,403,407"; throws a message that names the bad item.</summary>
+    public static int[] ParseTokenList(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new CliException("--tokens: no token ids given");
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out ids[i]))
+                throw new CliException($"--tokens: '{parts[i]}' is not a token id");
+        }
+        return ids;
+    }
+
+    public static int CheckThreads(int threads) =>
+        threads is >= 1 and <= 1024 ? threads : throw new CliException($"--threads: {threads} is not in 1..1024");
+}
+
+/// <summary>A user error: printed without a stack trace, exit code 2.</summary>
+internal sealed class CliException(string message) : Exception(message);
+
+internal static class CliRunner
+{
+    /// <summary>Runs a command body, turning expected failures into one clear line on stderr.</summary>
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or NotSupportedException
+            or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Globalization;
+using BitNet.Runtime.Gguf;
+using BitNet.Runtime.Kernels;
+using BitNet.Runtime.Model;
+
+namespace BitNet.Cli.Commands;
+
+/// <summary>`bitnet info MODEL.gguf`: architecture, hyper-parameters, tensor types and sizes.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("model") { Description = "GGUF file" };
+        var all = new Option<bool>("--all") { Description = "List every tensor and metadata key" };
+        var cmd = new Command("info", "Show a model's architecture, hyper-parameters and tensors") { path, all };
+        cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(path)!, r.GetValue(all))));
+        return cmd;
+    }
+
+    private static int Run(string path, bool all)
+    {
+        using var file = GgufFile.Open(path);
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine($"file:          {path} ({file.Length:N0} bytes, GGUF v{file.Version}, alignment {file.Alignment})");
+        Console.WriteLine($"name:          {file.Metadata.GetStringOrNull("general.name") ?? "(none)"}");
+        Console.WriteLine($"architecture:  {file.Architecture ?? "(none)"}");
+        var types = file.Tensors.GroupBy(t => t.TypeName).Select(g => $"{g.Key} x{g.Count()} ({g.Sum(t => t.ByteSize) / 1e6:F1} MB)");
+        Console.WriteLine($"tensors:       {file.Tensors.Count}: {string.Join(", ", types)}");
+        if (file.Tensors.Count > 0)
+        {
+            var weights = ModelWeights.Load(file);
+            var c = weights.Config;
+            Console.WriteLine($"embedding:     {c.Embedding}");
+            Console.WriteLine($"layers:        {c.Layers}");
+            Console.WriteLine($"heads:         {c.Heads} (KV {c.KvHeads}, head dim {c.HeadDim})");
+            Console.WriteLine($"feed-forward:  {c.FeedForward} ({c.Activation})");
+            Console.WriteLine($"vocabulary:    {c.Vocab}");
+            Console.WriteLine($"context:       {c.Context}");
+            Console.WriteLine(string.Create(inv, $"rope:          NEOX, theta {c.RopeTheta}, dims {c.RopeDim}"));
+            Console.WriteLine(string.Create(inv, $"rms eps:       {c.RmsEps:G}"));
+            Console.WriteLine($"head:          {(weights.TiedHead ? "tied to token_embd" : "output.weight")} ({weights.Head.Format.Name})");
+            long ternary = weights.Layers.Sum(l => l.Matrices.Sum(m => m.TotalBytes));
+            long head = weights.Head.RowBytes * weights.Head.N;
+            Console.WriteLine($"per token:     {(ternary + head) / 1e6:F1} MB of weights read ({ternary / 1e6:F1} MB ternary + {head / 1e6:F1} MB head)");
+            Console.WriteLine($"kernels:       {TernaryMatMul.InstructionSet}");
+            weights.Dispose();
+        }
+        if (all)
+        {
+            Console.WriteLine();
+            foreach (var (k, v) in file.Metadata.Values) Console.WriteLine($"  {k} = {v}");
+            foreach (var t in file.Tensors) Console.WriteLine($"  {t} @ {t.Offset}");
+        }
+        return 0;
+    }
+}
