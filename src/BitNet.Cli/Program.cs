@@ -7,5 +7,6 @@ var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) l
     InfoCommand.Create(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
+    SynthCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

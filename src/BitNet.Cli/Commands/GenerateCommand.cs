@@ -20,13 +20,14 @@ internal static class GenerateCommand
         var temp = new Option<float>("--temp") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 0f };
         var threads = CommonOptions.Threads();
         var ctx = new Option<int>("--ctx-size", "-c") { Description = "Context length (default: the model's)" };
-        var cmd = new Command("generate", "Continue a prompt") { model, tokens, count, temp, threads, ctx };
+        var profile = new Option<bool>("--profile") { Description = "Print where decode time goes, per step kind" };
+        var cmd = new Command("generate", "Continue a prompt") { model, tokens, count, temp, threads, ctx, profile };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(tokens)!, r.GetValue(count),
-            r.GetValue(temp), r.GetValue(threads), r.GetValue(ctx))));
+            r.GetValue(temp), r.GetValue(threads), r.GetValue(ctx), r.GetValue(profile))));
         return cmd;
     }
 
-    private static int Run(string modelPath, string tokenList, int n, float temp, int threads, int ctx)
+    private static int Run(string modelPath, string tokenList, int n, float temp, int threads, int ctx, bool profile)
     {
         var prompt = CommonOptions.ParseTokenList(tokenList);
         if (n < 0) throw new CliException("-n must be >= 0");
@@ -42,6 +43,7 @@ internal static class GenerateCommand
         var logits = session.Feed(prompt);
         double prefillMs = sw.Elapsed.TotalMilliseconds;
         var generated = new List<int>(n);
+        if (profile) session.Profile = new ForwardProfile();
         sw.Restart();
         for (int i = 0; i < n; i++)
         {
@@ -65,6 +67,13 @@ internal static class GenerateCommand
             $"prefill: {prompt.Length} tokens in {prefillMs:F1} ms ({prompt.Length * 1000 / prefillMs:F1} tok/s); " +
             $"decode: {Math.Max(0, n - 1)} tokens in {decodeMs:F1} ms ({Math.Max(0, n - 1) * 1000 / Math.Max(decodeMs, 1e-9):F2} tok/s); " +
             $"{pool.ThreadCount} threads");
+        if (session.Profile is { } p)
+        {
+            int steps = Math.Max(1, n - 1);
+            foreach (var (stage, time) in p.Entries())
+                Console.Error.WriteLine($"  {stage,-16} {time.TotalMilliseconds / steps,8:F3} ms/token {100 * time / p.Total,5:F1}%");
+            Console.Error.WriteLine($"  {"(outside steps)",-16} {(decodeMs - p.Total.TotalMilliseconds) / steps,8:F3} ms/token");
+        }
         return 0;
     }
 

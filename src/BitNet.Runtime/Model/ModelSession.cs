@@ -35,6 +35,13 @@ public sealed class ModelSession : IDisposable
 
     public void Reset() => Position = 0;
 
+    /// <summary>Per-step timing of the forward pass (null = off).</summary>
+    public ForwardProfile? Profile
+    {
+        get => _transformer.Profile;
+        set => _transformer.Profile = value;
+    }
+
     /// <summary>
     /// Feeds <paramref name="tokens"/> in chunks of at most <paramref name="chunk"/> and returns logits: for every
     /// token ([n, vocab]) when <paramref name="allLogits"/>, else only for the last one ([vocab]).

@@ -10,8 +10,16 @@ namespace BitNet.Runtime.Model;
 public sealed unsafe partial class Transformer
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Quantize(int tokens, int width)
+    {
+        long start = Stamp();
+        _s.Act.Quantize(_s.Xn, tokens, width, width);
+        Record(ForwardProfile.Stage.ActivationQuant, start);
+    }
+
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
     {
+        long start = Stamp();
         for (int t = 0; t < tokens; t++)
         {
             var src = new ReadOnlySpan<float>(x + (long)t * stride, n);
@@ -21,18 +29,22 @@ public sealed unsafe partial class Transformer
             TensorPrimitives.Multiply(src, scale, dst);
             TensorPrimitives.Multiply(dst, weight, dst);
         }
+        Record(ForwardProfile.Stage.Norms, start);
     }
 
-    private static void Add(float* x, float* y, int n)
+    private void Add(float* x, float* y, int n)
     {
+        long start = Stamp();
         var a = new Span<float>(x, n);
         TensorPrimitives.Add(a, new ReadOnlySpan<float>(y, n), a);
+        Record(ForwardProfile.Stage.Residual, start);
     }
 
     /// <summary>g = relu(g)^2 * u or silu(g) * u, elementwise over [T, ff].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatedActivation(float* g, float* u, int n)
     {
+        long start = Stamp();
         var gate = new Span<float>(g, n);
         var up = new ReadOnlySpan<float>(u, n);
         if (_c.Activation == FfnActivation.ReluSquared)
@@ -45,12 +57,14 @@ public sealed unsafe partial class Transformer
             for (int i = 0; i < n; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i]));
         }
         TensorPrimitives.Multiply(gate, up, gate);
+        Record(ForwardProfile.Stage.FfnActivation, start);
     }
 
     /// <summary>NEOX RoPE: inside each head, element j pairs with j + ropeDim/2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rope(float* v, int tokens, int stride, int heads)
     {
+        long start = Stamp();
         int half = _c.RopeDim / 2;
         float* cos = _s.RopeCos, sin = _s.RopeSin;
         for (int t = 0; t < tokens; t++)
@@ -73,10 +87,12 @@ public sealed unsafe partial class Transformer
                 }
             }
         }
+        Record(ForwardProfile.Stage.Rope, start);
     }
 
     private void StoreKv(KvCachePool cache, int layer, int tokens)
     {
+        long start = Stamp();
         int kvd = _c.KvDim;
         for (int t = 0; t < tokens; t++)
         {
@@ -84,27 +100,33 @@ public sealed unsafe partial class Transformer
             new ReadOnlySpan<float>(_s.K + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Keys(_s.Slots[t], layer) + at, kvd));
             new ReadOnlySpan<float>(_s.V + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Values(_s.Slots[t], layer) + at, kvd));
         }
+        Record(ForwardProfile.Stage.KvStore, start);
     }
 
     private void Attention(KvCachePool cache, int layer, int tokens)
     {
+        long start = Stamp();
         var work = _s.AttentionWork;
         work.Cache = cache;
         work.Layer = layer;
         _pool.Run(work, tokens * _c.Heads);
+        Record(ForwardProfile.Stage.Attention, start);
     }
 
     private void MatMul(TernaryMatrix m0, float* y0, int stride0,
         TernaryMatrix? m1 = null, float* y1 = null, int stride1 = 0,
         TernaryMatrix? m2 = null, float* y2 = null, int stride2 = 0)
     {
+        long start = Stamp();
         var work = _s.MatMulWork;
         work.Set(_s.Act, _pool.ThreadCount, m0, y0, stride0, m1, y1, stride1, m2, y2, stride2);
         _pool.Run(work, work.Chunks);
+        Record(ForwardProfile.Stage.TernaryMatMul, start);
     }
 
     private void Head(float* x, int tokens, float* logits)
     {
+        long start = Stamp();
         if (tokens == 0) return;
         var work = _s.HeadWork;
         work.X = x;
@@ -112,6 +134,7 @@ public sealed unsafe partial class Transformer
         work.Y = logits;
         work.ChunkRows = Math.Max(64, _w.Head.N / (_pool.ThreadCount * 8) + 1);
         _pool.Run(work, (_w.Head.N + work.ChunkRows - 1) / work.ChunkRows);
+        Record(ForwardProfile.Stage.Head, start);
     }
 
     /// <summary>Rows [r0, r1) of up to three matrices that share one set of activations, split into chunks.</summary>

@@ -33,6 +33,13 @@ public sealed unsafe partial class Transformer : IDisposable
     public ModelWeights Weights => _w;
     public int MaxBatchTokens { get; }
 
+    /// <summary>When set, every step adds its time here (two timestamps per step; off by default).</summary>
+    public ForwardProfile? Profile { get; set; }
+
+    private long Stamp() => Profile is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
+    private void Record(ForwardProfile.Stage stage, long start) => Profile?.Add(stage, start);
+
     /// <summary>
     /// Runs the model over <paramref name="tokens"/>, appending their keys/values to the cache, and writes logits for
     /// each token whose <paramref name="wantLogits"/> flag is set, in order, into <paramref name="logits"/>
@@ -49,31 +56,33 @@ public sealed unsafe partial class Transformer : IDisposable
         positions.CopyTo(s.Positions);
         slots.CopyTo(s.Slots);
 
+        long t0 = Stamp();
         for (int t = 0; t < T; t++) _w.Embedding.DecodeRow(tokens[t], s.Row(s.X, t, d));   // x    [T, d]
+        Record(ForwardProfile.Stage.Embedding, t0);
 
         for (int l = 0; l < _c.Layers; l++)
         {
             var L = _w.Layers[l];
             // attention: h = rmsnorm(x)*attn_norm -> int8 once for q, k, v
             RmsNorm(s.X, s.Xn, T, d, d, L.AttnNorm);                               // xn   [T, d]
-            s.Act.Quantize(s.Xn, T, d, d);                                         // act  [T, d] int8
+            Quantize(T, d);                                                        // act  [T, d] int8
             MatMul(L.Q, s.Q, qd, L.K, s.K, kvd, L.V, s.V, kvd);                    // q [T, qd], k v [T, kvd]
             Rope(s.Q, T, qd, _c.Heads);
             Rope(s.K, T, kvd, _c.KvHeads);
             StoreKv(cache, l, T);                                                  // cache[slot][l][pos] = k, v
             Attention(cache, l, T);                                                // att  [T, qd]
             RmsNorm(s.Att, s.Xn, T, qd, qd, L.AttnSubNorm);                        // SubLN before Wo
-            s.Act.Quantize(s.Xn, T, qd, qd);
+            Quantize(T, qd);
             MatMul(L.O, s.Tmp, d);                                                 // tmp  [T, d]
             Add(s.X, s.Tmp, T * d);                                                // x += Wo a
 
             // feed-forward: f = act(gate) * up, SubLN, down
             RmsNorm(s.X, s.Xn, T, d, d, L.FfnNorm);
-            s.Act.Quantize(s.Xn, T, d, d);
+            Quantize(T, d);
             MatMul(L.Gate, s.Gate, ff, L.Up, s.Up, ff);                            // gate, up [T, ff]
             GatedActivation(s.Gate, s.Up, T * ff);                                 // gate = act(gate) * up
             RmsNorm(s.Gate, s.Xn, T, ff, ff, L.FfnSubNorm);                        // SubLN before Wdown
-            s.Act.Quantize(s.Xn, T, ff, ff);
+            Quantize(T, ff);
             MatMul(L.Down, s.Tmp, d);                                              // tmp  [T, d]
             Add(s.X, s.Tmp, T * d);                                                // x += Wdown f
         }
@@ -81,7 +90,7 @@ public sealed unsafe partial class Transformer : IDisposable
         // head: only the rows the caller wants logits for
         int o = 0;
         for (int t = 0; t < T; t++)
-            if (wantLogits[t]) RmsNorm(s.X + (long)t * d, s.Xn + (long)o++ * d, 1, d, d, _w.OutputNorm);
+            if (wantLogits[t]) RmsNorm(s.X + (long)t * d, s.Xn + (long)o++ * d, 1, d, d, _w.OutputNorm);  // xn [nOut, d]
         fixed (float* lp = logits) Head(s.Xn, nOut, lp);                             // logits [nOut, vocab]
     }
 

@@ -1,0 +1,30 @@
+namespace BitNet.Runtime.Scheduling;
+
+/// <summary>Sizes of the engine's fixed resources; validated once at start.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>KV slots = sequences that can run at once (llama-server's --parallel).</summary>
+    public int MaxSequences { get; init; } = 4;
+
+    /// <summary>Context length per sequence (0 = the model's).</summary>
+    public int ContextLength { get; init; }
+
+    /// <summary>Tokens per engine step: one per running sequence, the rest filled with prompt chunks.</summary>
+    public int MaxBatchTokens { get; init; } = 256;
+
+    /// <summary>Requests that may wait for a slot; beyond this, submissions are refused (HTTP 429).</summary>
+    public int MaxQueuedRequests { get; init; } = 64;
+
+    public int Threads { get; init; } = Threading.WorkerPool.DefaultThreadCount;
+
+    public void Validate(int modelContext)
+    {
+        if (MaxSequences is < 1 or > 1024) throw new ArgumentException($"MaxSequences = {MaxSequences} must be 1..1024");
+        if (ContextLength < 0 || ContextLength > modelContext)
+            throw new ArgumentException($"ContextLength = {ContextLength} must be 0 (model default) or up to the model's {modelContext}");
+        if (MaxBatchTokens < MaxSequences || MaxBatchTokens > 8192)
+            throw new ArgumentException($"MaxBatchTokens = {MaxBatchTokens} must be at least MaxSequences ({MaxSequences}) and at most 8192");
+        if (MaxQueuedRequests is < 0 or > 1_000_000) throw new ArgumentException($"MaxQueuedRequests = {MaxQueuedRequests} must be 0..1000000");
+        if (Threads is < 1 or > 1024) throw new ArgumentException($"Threads = {Threads} must be 1..1024");
+    }
+}

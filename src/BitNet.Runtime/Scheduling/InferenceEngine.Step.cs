@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using BitNet.Runtime.Sampling;
+
+namespace BitNet.Runtime.Scheduling;
+
+public sealed partial class InferenceEngine
+{
+    /// <summary>Moves waiting requests into slots, first come first served, while enough slots are free.</summary>
+    private void Admit()
+    {
+        while (_waiting.Count > 0 && _slots.FreeSlots >= _waiting[0].Request.Choices)
+        {
+            var r = _waiting[0];
+            _waiting.RemoveAt(0);
+            Interlocked.Decrement(ref _queued);
+            var req = r.Request;
+            r.Admitted = Stopwatch.GetTimestamp();
+            try
+            {
+                var (slot, reused) = _slots.AcquireForPrompt(req.PromptTokens);
+                r.CachedTokens = reused;
+                r.Sequences.Add(NewSequence(r, 0, slot, SequenceState.Prefilling, reused));
+                for (int c = 1; c < req.Choices; c++)
+                    r.Sequences.Add(NewSequence(r, c, _slots.AcquireAny(), SequenceState.AwaitingPrefix, 0));
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                foreach (var s in r.Sequences) _slots.Release(s.Slot);
+                r.Sequences.Clear();
+                Fail(r, e.Message);
+                continue;
+            }
+            r.OpenChoices = req.Choices;
+            _running.AddRange(r.Sequences);
+            Interlocked.Add(ref _promptTokens, req.PromptTokens.Length);
+            Interlocked.Add(ref _cachedTokens, r.CachedTokens);
+        }
+        _freeSlots = _slots.FreeSlots;
+    }
+
+    private Sequence NewSequence(ActiveRequest r, int choice, int slot, SequenceState state, int reused)
+    {
+        var p = r.Request.Sampling;
+        // Extra choices get their own seed so that n > 1 gives different completions, reproducibly.
+        if (choice > 0 && p.Seed is { } seed) p = p with { Seed = seed + (ulong)choice };
+        var sampler = new Sampler(_model.Config.Vocab, p);
+        sampler.AcceptPrompt(r.Request.PromptTokens);
+        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateStreamingDetokenizer())
+        {
+            State = state,
+            Position = reused,
+            PromptFed = reused,
+        };
+    }
+
+    private void DropCancelledWaiting()
+    {
+        for (int i = _waiting.Count - 1; i >= 0; i--)
+        {
+            if (!_waiting[i].Request.Cancellation.IsCancellationRequested) continue;
+            var r = _waiting[i];
+            _waiting.RemoveAt(i);
+            Interlocked.Decrement(ref _queued);
+            Complete(r, cancelled: true);
+        }
+    }
+
+    /// <summary>A client that went away (or ran out of time) leaves within one step and frees its slots.</summary>
+    private void CancelAbandoned()
+    {
+        for (int i = 0; i < _running.Count; i++)
+        {
+            var s = _running[i];
+            if (s.State != SequenceState.Finished && s.Owner.Request.Cancellation.IsCancellationRequested)
+                Finish(s, FinishReason.Cancelled);
+        }
+        RemoveFinished();
+    }
+
+    /// <summary>One forward pass: a decode token for every running sequence, then prompt chunks up to the budget.</summary>
+    private void Step()
+    {
+        int n = 0, rows = 0;
+        foreach (var s in _running)
+        {
+            s.LogitsRow = -1;
+            if (s.State != SequenceState.Decoding) continue;
+            Put(ref n, s, s.PendingToken, s.Position, want: true);
+            s.LogitsRow = rows++;
+        }
+        int budget = _options.MaxBatchTokens - n;
+        foreach (var s in _running)
+        {
+            if (s.State != SequenceState.Prefilling || budget == 0) continue;
+            var prompt = s.Owner.Request.PromptTokens;
+            int take = Math.Min(prompt.Length - s.PromptFed, budget);
+            for (int i = 0; i < take; i++)
+            {
+                bool last = s.PromptFed + i == prompt.Length - 1;
+                Put(ref n, s, prompt[s.PromptFed + i], s.PromptFed + i, last);
+                if (last) s.LogitsRow = rows++;
+            }
+            budget -= take;
+        }
+        if (n == 0) return;
+
+        try
+        {
+            _transformer.Forward(_tokens.AsSpan(0, n), _positions.AsSpan(0, n), _slotIds.AsSpan(0, n), _want.AsSpan(0, n),
+                _cache, _logits.AsSpan(0, rows * _model.Config.Vocab));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or AggregateException)
+        {
+            // The step's KV writes are in an unknown state: fail the sequences that took part, keep serving the rest.
+            for (int i = 0; i < n; i++)
+            {
+                if (_fedBy[i] is not { } s || s.State == SequenceState.Finished) continue;
+                _slots.Invalidate(s.Slot);
+                Fail(s.Owner, $"inference failed: {e.Message}");
+            }
+            RemoveFinished();
+            return;
+        }
+        Interlocked.Increment(ref _steps);
+
+        // The fed tokens now have KV in their slots.
+        for (int i = 0; i < n; i++)
+        {
+            var s = _fedBy[i]!;
+            _slots.Record(s.Slot, _positions[i], _tokens[i]);
+            s.Position = _positions[i] + 1;
+            if (s.State == SequenceState.Prefilling) s.PromptFed++;
+        }
+        foreach (var s in _running)
+        {
+            if (s.LogitsRow < 0 || s.State == SequenceState.Finished) continue;
+            var row = _logits.AsSpan(s.LogitsRow * _model.Config.Vocab, _model.Config.Vocab);
+            if (s.State == SequenceState.Prefilling) PrefillDone(s, row);
+            else Emit(s, row);
+        }
+        RemoveFinished();
+    }
+
+    private void Put(ref int n, Sequence s, int token, int position, bool want)
+    {
+        _tokens[n] = token;
+        _positions[n] = position;
+        _slotIds[n] = s.Slot;
+        _want[n] = want;
+        _fedBy[n] = s;
+        n++;
+    }
+
+    /// <summary>The prompt is in the cache: copy it to the extra choices' slots, then every choice samples its first token.</summary>
+    private void PrefillDone(Sequence primary, Span<float> row)
+    {
+        var r = primary.Owner;
+        r.PromptDone = Stopwatch.GetTimestamp();
+        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.PromptProcessed));
+        int promptLength = r.Request.PromptTokens.Length;
+        foreach (var sibling in r.Sequences)
+        {
+            if (sibling == primary || sibling.State != SequenceState.AwaitingPrefix) continue;
+            _cache.CopyPrefix(primary.Slot, sibling.Slot, promptLength);
+            _slots.CopyPrefix(primary.Slot, sibling.Slot, promptLength);
+            sibling.Position = sibling.PromptFed = promptLength;
+            row.CopyTo(_siblingRow);
+            Emit(sibling, _siblingRow);
+        }
+        Emit(primary, row);
+    }
+
+    /// <summary>Samples the next token of a sequence and turns it into events and state.</summary>
+    private void Emit(Sequence s, Span<float> row)
+    {
+        var r = s.Owner;
+        if (r.Failed) return;
+        int token;
+        try
+        {
+            token = s.Sampler.Sample(row);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Non-finite logits: end this request with an error, never the others in the batch.
+            _slots.Invalidate(s.Slot);
+            Fail(r, e.Message);
+            return;
+        }
+        s.Sampler.Accept(token);
+        s.Generated++;
+        r.CompletionTokens++;
+        Interlocked.Increment(ref _generatedTokens);
+        if (r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
+
+        if (Contains(r.Request.StopTokens, token))
+        {
+            Finish(s, FinishReason.Stop);
+            return;
+        }
+        var piece = s.StopMatcher.Push(s.Detokenizer.Append(token));
+        float logprob = s.Sampler.LastLogprob;
+        var top = r.Request.Sampling.TopLogprobs > 0 ? s.Sampler.LastTopLogprobs.ToArray() : null;
+        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Token, s.Choice, token, piece.Text, logprob, top));
+        if (piece.Stopped) Finish(s, FinishReason.Stop);
+        else if (s.Generated >= r.Request.MaxTokens || s.Position >= ContextLength) Finish(s, FinishReason.Length);
+        else
+        {
+            s.PendingToken = token;
+            s.State = SequenceState.Decoding;
+        }
+    }
+
+    private static bool Contains(IReadOnlyList<int> list, int value)
+    {
+        for (int i = 0; i < list.Count; i++) if (list[i] == value) return true;
+        return false;
+    }
+
+    private void Finish(Sequence s, FinishReason reason)
+    {
+        if (s.State == SequenceState.Finished) return;
+        var r = s.Owner;
+        string tail = "";
+        if (reason != FinishReason.Cancelled && !s.StopMatcher.Stopped)
+        {
+            var last = s.StopMatcher.Push(s.Detokenizer.Flush());
+            tail = last.Stopped ? last.Text : last.Text + s.StopMatcher.Flush();
+        }
+        s.State = SequenceState.Finished;
+        _slots.Release(s.Slot);
+        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.ChoiceFinished, s.Choice, Text: tail, Finish: reason));
+        if (--r.OpenChoices == 0) Complete(r, cancelled: reason == FinishReason.Cancelled);
+    }
+
+    private void Complete(ActiveRequest r, bool cancelled)
+    {
+        long now = Stopwatch.GetTimestamp();
+        long admitted = r.Admitted == 0 ? now : r.Admitted;
+        long promptDone = r.PromptDone == 0 ? now : r.PromptDone;
+        var usage = new GenerationUsage(
+            r.Request.PromptTokens.Length, r.CachedTokens, r.CompletionTokens,
+            Stopwatch.GetElapsedTime(r.Submitted, admitted),
+            Stopwatch.GetElapsedTime(admitted, promptDone),
+            Stopwatch.GetElapsedTime(promptDone, now),
+            r.FirstToken == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(r.Submitted, r.FirstToken));
+        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Completed,
+            Finish: cancelled ? FinishReason.Cancelled : FinishReason.Stop, Usage: usage));
+        r.Events.TryComplete();
+    }
+
+    private void Fail(ActiveRequest r, string message)
+    {
+        if (r.Failed) return;
+        r.Failed = true;
+        foreach (var s in r.Sequences)
+        {
+            if (s.State == SequenceState.Finished) continue;
+            s.State = SequenceState.Finished;
+            _slots.Release(s.Slot);
+        }
+        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Failed, Text: message, Finish: FinishReason.Error));
+        r.Events.TryComplete();
+    }
+
+    private void FailEverything(string message)
+    {
+        foreach (var s in _running) Fail(s.Owner, message);
+        _running.Clear();
+        foreach (var r in _waiting) Fail(r, message);
+        _waiting.Clear();
+        while (_incoming.Reader.TryRead(out var r)) Fail(r, message);
+    }
+
+    private void RemoveFinished()
+    {
+        _running.RemoveAll(static s => s.State == SequenceState.Finished);
+        _freeSlots = _slots.FreeSlots;
+        _runningCount = _running.Count;
+    }
+}

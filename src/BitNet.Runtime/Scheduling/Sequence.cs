@@ -1,0 +1,67 @@
+using BitNet.Runtime.Sampling;
+using BitNet.Runtime.Tokenization;
+
+namespace BitNet.Runtime.Scheduling;
+
+public enum SequenceState
+{
+    /// <summary>Running prompt chunks through the model.</summary>
+    Prefilling,
+    /// <summary>An extra choice waiting for the first choice's prefill to be copied into its slot.</summary>
+    AwaitingPrefix,
+    /// <summary>Generating one token per step.</summary>
+    Decoding,
+    Finished,
+}
+
+/// <summary>One choice of one request as the engine runs it: its KV slot, position, sampler and text state.</summary>
+internal sealed class Sequence
+{
+    public Sequence(ActiveRequest owner, int choice, int slot, Sampler sampler, StreamingDetokenizer detokenizer)
+    {
+        Owner = owner;
+        Choice = choice;
+        Slot = slot;
+        Sampler = sampler;
+        Detokenizer = detokenizer;
+        StopMatcher = new StopStringMatcher(owner.Request.StopStrings);
+    }
+
+    public ActiveRequest Owner { get; }
+    public int Choice { get; }
+    public int Slot { get; }
+    public Sampler Sampler { get; }
+    public StreamingDetokenizer Detokenizer { get; }
+    public StopStringMatcher StopMatcher { get; }
+    public SequenceState State { get; set; }
+
+    /// <summary>Tokens with KV in the slot = position of the next token fed.</summary>
+    public int Position { get; set; }
+
+    /// <summary>Prompt tokens fed so far (prefill progress).</summary>
+    public int PromptFed { get; set; }
+
+    /// <summary>The token to feed in the next decode step (the last one sampled).</summary>
+    public int PendingToken { get; set; } = -1;
+
+    public int Generated { get; set; }
+
+    /// <summary>Row of the step's logits this sequence reads, or -1.</summary>
+    public int LogitsRow { get; set; } = -1;
+}
+
+/// <summary>A request in the engine: its choices, its event channel and its clocks.</summary>
+internal sealed class ActiveRequest(GenerationRequest request, System.Threading.Channels.ChannelWriter<GenerationEvent> events, long submitted)
+{
+    public GenerationRequest Request { get; } = request;
+    public System.Threading.Channels.ChannelWriter<GenerationEvent> Events { get; } = events;
+    public long Submitted { get; } = submitted;
+    public long Admitted { get; set; }
+    public long PromptDone { get; set; }
+    public long FirstToken { get; set; }
+    public int CachedTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public int OpenChoices { get; set; }
+    public List<Sequence> Sequences { get; } = [];
+    public bool Failed { get; set; }
+}

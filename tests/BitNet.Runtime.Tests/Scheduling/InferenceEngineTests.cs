@@ -1,0 +1,167 @@
+using System.Threading.Channels;
+using BitNet.Runtime.Model;
+using BitNet.Runtime.Sampling;
+using BitNet.Runtime.Scheduling;
+using BitNet.Runtime.Tokenization;
+
+namespace BitNet.Runtime.Tests.Scheduling;
+
+/// <summary>The batching engine on the bundled real model: correctness of what it streams, batching, prefix reuse, cancellation.</summary>
+public sealed class InferenceEngineTests : IDisposable
+{
+    private readonly BitNetModel _model = BitNetModel.Load(TestPaths.SharedFile("models", "stories3m-b158-i2_s.gguf"));
+    private readonly TextTokenizer _tokenizer;
+
+    public InferenceEngineTests() => _tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
+
+    public void Dispose() => _model.Dispose();
+
+    private InferenceEngine NewEngine(int sequences = 4, int queue = 64) =>
+        new(_model, _tokenizer, new EngineOptions { MaxSequences = sequences, MaxBatchTokens = 64, MaxQueuedRequests = queue, Threads = 2 });
+
+    private GenerationRequest Request(string prompt, int maxTokens = 24, int choices = 1, ulong? seed = null, float temperature = 0,
+        CancellationToken ct = default) => new()
+    {
+        PromptTokens = _tokenizer.Encode(prompt, addBos: true, parseSpecial: false),
+        MaxTokens = maxTokens,
+        Choices = choices,
+        Sampling = new SamplingParameters { Temperature = temperature, Seed = seed },
+        StopTokens = _tokenizer.EndOfGenerationIds,
+        Cancellation = ct,
+    };
+
+    private static async Task<(string[] Texts, List<GenerationEvent> Events)> Collect(ChannelReader<GenerationEvent> reader, int choices)
+    {
+        var texts = new System.Text.StringBuilder[choices];
+        for (int i = 0; i < choices; i++) texts[i] = new();
+        var events = new List<GenerationEvent>();
+        await foreach (var e in reader.ReadAllAsync())
+        {
+            events.Add(e);
+            if (e.Kind is GenerationEventKind.Token or GenerationEventKind.ChoiceFinished) texts[e.Choice].Append(e.Text);
+        }
+        return (texts.Select(t => t.ToString()).ToArray(), events);
+    }
+
+    [Fact]
+    public async Task GreedyOutputMatchesSingleSequenceSession()
+    {
+        using var engine = NewEngine();
+        var request = Request("Once upon a time", maxTokens: 32);
+        Assert.True(engine.TrySubmit(request, out var reader));
+        var (texts, events) = await Collect(reader, 1);
+
+        using var pool = new BitNet.Runtime.Threading.WorkerPool(1);
+        using var session = new ModelSession(_model, pool);
+        var logits = session.Feed(request.PromptTokens);
+        var expected = new List<int>();
+        for (int i = 0; i < 32; i++)
+        {
+            int next = logits.AsSpan().IndexOf(System.Numerics.Tensors.TensorPrimitives.Max(logits));
+            if (_tokenizer.IsEndOfGeneration(next)) break;
+            expected.Add(next);
+            logits = session.Feed([next]);
+        }
+        Assert.Equal(_tokenizer.Decode(expected.ToArray()), texts[0]);
+        Assert.Equal(GenerationEventKind.PromptProcessed, events[0].Kind);
+        var done = events[^1];
+        Assert.Equal(GenerationEventKind.Completed, done.Kind);
+        Assert.Equal(request.PromptTokens.Length, done.Usage!.PromptTokens);
+        Assert.Equal(events.Count(e => e.Kind == GenerationEventKind.Token), done.Usage.CompletionTokens - (expected.Count < 32 ? 1 : 0));
+    }
+
+    [Fact]
+    public async Task ConcurrentRequestsShareSteps()
+    {
+        string[] prompts = ["Once upon a time", "The cat", "Lily had a red ball", "Tom and his dog", "One day", "The sun was", "A little bird", "Max liked"];
+        long sequentialSteps;
+        using (var engine = NewEngine(sequences: 8))
+        {
+            foreach (var p in prompts)
+            {
+                Assert.True(engine.TrySubmit(Request(p, maxTokens: 16), out var r));
+                await Collect(r, 1);
+            }
+            sequentialSteps = engine.Steps;
+        }
+        using (var engine = NewEngine(sequences: 8))
+        {
+            var readers = prompts.Select(p => { Assert.True(engine.TrySubmit(Request(p, maxTokens: 16), out var r)); return r; }).ToArray();
+            var results = await Task.WhenAll(readers.Select(r => Collect(r, 1)));
+            Assert.All(results, r => Assert.Equal(GenerationEventKind.Completed, r.Events[^1].Kind));
+            Assert.True(engine.Steps * 3 < sequentialSteps, $"batched {engine.Steps} steps vs sequential {sequentialSteps}");
+        }
+    }
+
+    [Fact]
+    public async Task BatchedOutputEqualsAloneOutput()
+    {
+        using var engine = NewEngine(sequences: 4);
+        Assert.True(engine.TrySubmit(Request("The little dog", maxTokens: 20), out var alone));
+        var aloneText = (await Collect(alone, 1)).Texts[0];
+        var readers = new[] { "The little dog", "Once upon a time", "A big tree" }
+            .Select(p => { Assert.True(engine.TrySubmit(Request(p, maxTokens: 20), out var r)); return r; }).ToArray();
+        var together = await Task.WhenAll(readers.Select(r => Collect(r, 1)));
+        Assert.Equal(aloneText, together[0].Texts[0]);
+    }
+
+    [Fact]
+    public async Task SecondTurnReusesThePrefix()
+    {
+        using var engine = NewEngine();
+        Assert.True(engine.TrySubmit(Request("Once upon a time there was a girl", maxTokens: 8), out var first));
+        var (firstText, firstEvents) = await Collect(first, 1);
+        Assert.Equal(0, firstEvents[^1].Usage!.CachedTokens);
+        Assert.True(engine.TrySubmit(Request("Once upon a time there was a girl" + firstText[0] + " She", maxTokens: 8), out var second));
+        var (_, events) = await Collect(second, 1);
+        Assert.True(events[^1].Usage!.CachedTokens >= 8, $"cached {events[^1].Usage!.CachedTokens}");
+    }
+
+    [Fact]
+    public async Task SeveralChoicesShareOnePrefillAndDifferBySeed()
+    {
+        using var engine = NewEngine();
+        Assert.True(engine.TrySubmit(Request("Once upon a time", maxTokens: 16, choices: 3, seed: 42, temperature: 1f), out var reader));
+        var (texts, events) = await Collect(reader, 3);
+        Assert.Single(events, e => e.Kind == GenerationEventKind.PromptProcessed);
+        Assert.Equal(3, events.Count(e => e.Kind == GenerationEventKind.ChoiceFinished));
+        Assert.True(texts.Distinct().Count() > 1, string.Join(" | ", texts));
+
+        Assert.True(engine.TrySubmit(Request("Once upon a time", maxTokens: 16, choices: 3, seed: 42, temperature: 1f), out var again));
+        Assert.Equal(texts, (await Collect(again, 3)).Texts);
+    }
+
+    [Fact]
+    public async Task CancellationEndsTheSequenceAndFreesTheSlot()
+    {
+        using var engine = NewEngine(sequences: 1, queue: 4);
+        using var cts = new CancellationTokenSource();
+        Assert.True(engine.TrySubmit(Request("Once upon a time", maxTokens: 400, ct: cts.Token), out var reader));
+        int tokens = 0;
+        await foreach (var e in reader.ReadAllAsync())
+        {
+            if (e.Kind == GenerationEventKind.Token && ++tokens == 3) cts.Cancel();
+            if (e.Kind == GenerationEventKind.Completed) Assert.Equal(FinishReason.Cancelled, e.Finish);
+        }
+        Assert.True(tokens < 400);
+        // The only slot is free again: a new request runs to completion.
+        Assert.True(engine.TrySubmit(Request("The cat", maxTokens: 4), out var next));
+        Assert.Equal(GenerationEventKind.Completed, (await Collect(next, 1)).Events[^1].Kind);
+    }
+
+    [Fact]
+    public async Task FullQueueIsRefused()
+    {
+        using var engine = NewEngine(sequences: 1, queue: 1);
+        using var cts = new CancellationTokenSource();
+        var accepted = 0;
+        var readers = new List<ChannelReader<GenerationEvent>>();
+        for (int i = 0; i < 6; i++)
+        {
+            if (engine.TrySubmit(Request("Once upon a time", maxTokens: 200, ct: cts.Token), out var r)) { accepted++; readers.Add(r); }
+        }
+        Assert.InRange(accepted, 1, 3);
+        cts.Cancel();
+        foreach (var r in readers) await Collect(r, 1);
+    }
+}
