@@ -1,0 +1,52 @@
+namespace BitNet.Runtime.Chat;
+
+/// <summary>
+/// A plain-text transcript for base (non-chat) models, which have never seen special turn tokens but have read
+/// plenty of dialogue:
+/// <code>
+/// {system}\n\n
+/// User: {u1}\n
+/// Assistant: {a1}\n
+/// User: {u2}\n
+/// Assistant:
+/// </code>
+/// The generation prompt ends with "Assistant:" and no space, so the model writes " word" tokens as BPE
+/// vocabularies prefer. "\nUser:" is the stop string that ends the turn when the model starts the next line
+/// of the transcript by itself. No special segments: the caller adds BOS as for a raw completion.
+/// </summary>
+public sealed class PlainChatFormat : ChatFormat
+{
+    /// <summary>The one instance.</summary>
+    public static PlainChatFormat Instance { get; } = new();
+
+    private PlainChatFormat() { }
+
+    /// <inheritdoc />
+    public override string Name => "plain";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> StopStrings { get; } = ["\nUser:"];
+
+    /// <inheritdoc />
+    public override bool IncludesBos => false;
+
+    /// <inheritdoc />
+    protected override void RenderMessage(PromptBuilder prompt, ChatRole role, string content)
+    {
+        switch (role)
+        {
+            case ChatRole.System:
+                prompt.Content(content).Content("\n\n");
+                break;
+            case ChatRole.User:
+                prompt.Content("User: ").Content(content).Content("\n");
+                break;
+            default:
+                prompt.Content("Assistant: ").Content(content).Content("\n");
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void RenderGenerationPrompt(PromptBuilder prompt) => prompt.Content("Assistant:");
+}
