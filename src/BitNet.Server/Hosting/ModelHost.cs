@@ -1,0 +1,113 @@
+using BitNet.Runtime.Chat;
+using BitNet.Runtime.Model;
+using BitNet.Runtime.Scheduling;
+using BitNet.Runtime.Threading;
+using BitNet.Runtime.Tokenization;
+using BitNet.Server.Options;
+using Microsoft.Extensions.Options;
+
+namespace BitNet.Server.Hosting;
+
+public enum ModelState { Loading, Ready, Failed, Stopping }
+
+/// <summary>
+/// The hosted singleton model runtime: loads the model off the request path, then owns the inference engine (whose
+/// own thread runs the batching loop) until shutdown. HTTP handlers only see <see cref="Engine"/> once
+/// <see cref="State"/> is Ready; /health reports Loading (503), Failed with the reason (503), or Ready (200).
+/// </summary>
+public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment environment, ILogger<ModelHost> logger)
+    : BackgroundService
+{
+    public const string BundledModelPath = "models/stories3m-b158-i2_s.gguf";
+
+    private readonly ServerOptions _options = options.Value;
+    private volatile ModelState _state = ModelState.Loading;
+    private BitNetModel? _model;
+
+    public ModelState State => _state;
+    public string? Error { get; private set; }
+    public InferenceEngine? Engine { get; private set; }
+    public TextTokenizer? Tokenizer { get; private set; }
+    public ChatFormat? ChatFormat { get; private set; }
+    public string ModelId { get; private set; } = "";
+    public string ModelPath { get; private set; } = "";
+    public DateTimeOffset LoadedAt { get; private set; }
+
+    /// <summary>Completes when the model is ready or has failed (tests and the demo page wait on it).</summary>
+    public Task Loaded => _loaded.Task;
+
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    {
+        try
+        {
+            Load(stoppingToken);
+            _state = ModelState.Ready;
+            logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, chat format {Format}",
+                ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, ChatFormat!.Name);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Error = e.Message;
+            _state = ModelState.Failed;
+            logger.LogError("Model failed to load: {Reason}", e.Message);
+        }
+        finally
+        {
+            _loaded.TrySetResult();
+        }
+    }, stoppingToken);
+
+    private void Load(CancellationToken ct)
+    {
+        ModelPath = ResolveModelPath(_options.Model, environment.ContentRootPath);
+        logger.LogInformation("Loading model {Path}", ModelPath);
+        _model = BitNetModel.Load(ModelPath);
+        ct.ThrowIfCancellationRequested();
+        Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
+        ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)
+            ? ChatFormats.Detect(_model.Config.Architecture, _model.File.Metadata.GetStringOrNull("tokenizer.chat_template"),
+                text => Tokenizer.TryGetSpecialTokenId(text, out _))
+            : ChatFormats.Get(_options.ChatFormat);
+        ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(ModelPath) : _options.Alias;
+        int context = _options.ContextSize > 0 ? Math.Min(_options.ContextSize, _model.Config.Context) : _model.Config.Context;
+        Engine = new InferenceEngine(_model, Tokenizer, new EngineOptions
+        {
+            MaxSequences = _options.Parallel,
+            ContextLength = context,
+            MaxBatchTokens = Math.Max(_options.MaxBatchTokens, _options.Parallel),
+            MaxQueuedRequests = _options.MaxQueuedRequests,
+            Threads = _options.Threads > 0 ? _options.Threads : WorkerPool.DefaultThreadCount,
+        });
+        LoadedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>An explicit path (absolute, or relative to the working directory / content root), else the bundled model.</summary>
+    public static string ResolveModelPath(string configured, string contentRoot)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            foreach (var candidate in new[] { configured, Path.Combine(contentRoot, configured) })
+                if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+            throw new FileNotFoundException($"model file not found: {configured} (set BitNet:Model / --model to a GGUF file)");
+        }
+        foreach (var root in new[] { AppContext.BaseDirectory, contentRoot, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, BundledModelPath);
+                if (File.Exists(candidate)) return candidate;
+            }
+        }
+        throw new FileNotFoundException($"no model configured and the bundled model ({BundledModelPath}) was not found");
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _state = ModelState.Stopping;
+        await base.StopAsync(cancellationToken);
+        Engine?.Dispose();
+        _model?.Dispose();
+    }
+}
