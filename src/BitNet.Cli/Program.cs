@@ -7,6 +7,9 @@ var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) l
     InfoCommand.Create(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
+    TokenizeCommand.Create(),
+    ChatCommand.Create(),
     SynthCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

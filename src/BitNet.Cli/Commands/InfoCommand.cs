@@ -39,9 +39,9 @@ internal static class InfoCommand
             Console.WriteLine($"context:       {c.Context}");
             Console.WriteLine(string.Create(inv, $"rope:          NEOX, theta {c.RopeTheta}, dims {c.RopeDim}"));
             Console.WriteLine(string.Create(inv, $"rms eps:       {c.RmsEps:G}"));
-            Console.WriteLine($"head:          {(weights.TiedHead ? "tied to token_embd" : "output.weight")} ({weights.Head.Format.Name})");
+            Console.WriteLine($"head:          {(weights.TiedHead ? "tied to token_embd" : "output.weight")} ({weights.Head.FormatName})");
             long ternary = weights.Layers.Sum(l => l.Matrices.Sum(m => m.TotalBytes));
-            long head = weights.Head.RowBytes * weights.Head.N;
+            long head = weights.Head.BytesPerPass;
             Console.WriteLine($"per token:     {(ternary + head) / 1e6:F1} MB of weights read ({ternary / 1e6:F1} MB ternary + {head / 1e6:F1} MB head)");
             Console.WriteLine($"kernels:       {TernaryMatMul.InstructionSet}");
             weights.Dispose();

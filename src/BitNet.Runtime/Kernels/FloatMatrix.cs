@@ -9,7 +9,7 @@ namespace BitNet.Runtime.Kernels;
 /// A non-ternary weight matrix (the LM head / embedding table: F32, F16, BF16, Q8_0, Q6_K) viewed in place.
 /// Rows are decoded into a float scratch row and dotted with TensorPrimitives; F32 rows are used directly.
 /// </summary>
-public sealed unsafe class FloatMatrix
+public sealed unsafe class FloatMatrix : IRowMatrix
 {
     public FloatMatrix(string name, TensorFormat format, byte* data, long byteSize, int k, int n)
     {
@@ -38,6 +38,10 @@ public sealed unsafe class FloatMatrix
 
     public long RowBytes { get; }
 
+    public string FormatName => Format.Name;
+
+    public long BytesPerPass => RowBytes * N;
+
     /// <summary>Decodes row <paramref name="row"/> into <paramref name="dst"/> (length K).</summary>
     public void DecodeRow(int row, Span<float> dst)
     {
@@ -63,6 +67,20 @@ public sealed unsafe class FloatMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
+        if (Format.Type == GgmlType.F16 && tokens == 1)
+        {
+            // Decode: fused convert + FMA, four rows per pass sharing the x loads.
+            ushort* rows = (ushort*)Data;
+            int r = r0;
+            float* four = stackalloc float[4];
+            for (; r + 4 <= r1; r += 4)
+            {
+                HalfDot.Dot4(rows + (long)r * K, x, K, four);
+                y[r] = four[0]; y[r + 1] = four[1]; y[r + 2] = four[2]; y[r + 3] = four[3];
+            }
+            for (; r < r1; r++) y[r] = HalfDot.Dot(rows + (long)r * K, x, K);
+            return;
+        }
         for (int r = r0; r < r1; r++)
         {
             ReadOnlySpan<float> row;

@@ -18,12 +18,12 @@ public sealed class BitNetModel : IDisposable
     public ModelConfig Config => Weights.Config;
 
     /// <summary>Opens a GGUF model; every problem with the file surfaces as an <see cref="InvalidDataException"/>.</summary>
-    public static BitNetModel Load(string path)
+    public static BitNetModel Load(string path, ModelLoadOptions? options = null)
     {
         var file = GgufFile.Open(path);
         try
         {
-            return new BitNetModel(path, file, ModelWeights.Load(file));
+            return new BitNetModel(path, file, ModelWeights.Load(file, options));
         }
         catch (InvalidDataException e)
         {
@@ -42,7 +42,7 @@ public sealed class BitNetModel : IDisposable
     {
         get
         {
-            long n = Weights.Head.RowBytes * Weights.Head.N;
+            long n = Weights.Head.BytesPerPass;
             foreach (var l in Weights.Layers)
                 foreach (var m in l.Matrices) n += m.TotalBytes;
             return n;

@@ -28,8 +28,9 @@ public sealed class LayerWeights
 /// </summary>
 public sealed class ModelWeights : IDisposable
 {
-    private ModelWeights(ModelConfig config, FloatMatrix embedding, float[] outputNorm, FloatMatrix head, LayerWeights[] layers)
+    private ModelWeights(ModelConfig config, FloatMatrix embedding, float[] outputNorm, IRowMatrix head, bool tied, LayerWeights[] layers)
     {
+        TiedHead = tied;
         Config = config;
         Embedding = embedding;
         OutputNorm = outputNorm;
@@ -40,13 +41,14 @@ public sealed class ModelWeights : IDisposable
     public ModelConfig Config { get; }
     public FloatMatrix Embedding { get; }     // [vocab, d]
     public float[] OutputNorm { get; }        // [d]
-    public FloatMatrix Head { get; }          // [vocab, d] (token_embd when tied)
+    public IRowMatrix Head { get; }           // [vocab, d] (token_embd when tied), possibly requantized
     public IReadOnlyList<LayerWeights> Layers { get; }
-    public bool TiedHead => ReferenceEquals(Embedding, Head);
+    public bool TiedHead { get; }
 
     /// <summary>Binds and validates every tensor the architecture needs; names what is missing or malformed.</summary>
-    public static unsafe ModelWeights Load(GgufFile file)
+    public static unsafe ModelWeights Load(GgufFile file, ModelLoadOptions? options = null)
     {
+        options ??= new ModelLoadOptions();
         var embInfo = file.GetTensor("token_embd.weight");
         if (embInfo.Shape.Length != 2)
             throw new InvalidDataException($"token_embd.weight has {embInfo.Shape.Length} dimensions, expected 2");
@@ -54,9 +56,13 @@ public sealed class ModelWeights : IDisposable
         int d = config.Embedding;
 
         var embedding = LoadFloatMatrix(file, embInfo, d, config.Vocab);
-        var head = file.TryGetTensor("output.weight", out var headInfo)
-            ? LoadFloatMatrix(file, headInfo, d, config.Vocab)
-            : embedding;
+        bool tied = !file.TryGetTensor("output.weight", out var headInfo);
+        var source = tied ? embedding : LoadFloatMatrix(file, headInfo, d, config.Vocab);
+        IRowMatrix head = options.Head switch
+        {
+            HeadFormat.Q8_0 => new Q8RowMatrix(source),
+            _ => source,
+        };
         var outputNorm = LoadVector(file, "output_norm.weight", d);
 
         var layers = new LayerWeights[config.Layers];
@@ -78,7 +84,7 @@ public sealed class ModelWeights : IDisposable
                 Down = TernaryLoader.Load(file, p + "ffn_down", config.FeedForward, d),
             };
         }
-        return new ModelWeights(config, embedding, outputNorm, head, layers);
+        return new ModelWeights(config, embedding, outputNorm, head, tied, layers);
     }
 
     private static unsafe FloatMatrix LoadFloatMatrix(GgufFile file, GgufTensorInfo info, int k, int n)
@@ -114,7 +120,30 @@ public sealed class ModelWeights : IDisposable
 
     public void Dispose()
     {
+        (Head as IDisposable)?.Dispose();
         foreach (var l in Layers)
             foreach (var m in l.Matrices) m.Dispose();
     }
+}
+
+/// <summary>How the LM head is stored in memory.</summary>
+public enum HeadFormat
+{
+    /// <summary>As in the file (F16 for 2B4T), read in place.</summary>
+    Native,
+    /// <summary>Requantized at load to 8 bits: about half the bytes per token for a small logit error.</summary>
+    Q8_0,
+}
+
+/// <summary>Choices made when binding a model's weights.</summary>
+public sealed record ModelLoadOptions
+{
+    public HeadFormat Head { get; init; } = HeadFormat.Native;
+
+    public static HeadFormat ParseHead(string text) => text.ToLowerInvariant() switch
+    {
+        "" or "native" or "f16" or "auto" => HeadFormat.Native,
+        "q8_0" or "q8" => HeadFormat.Q8_0,
+        _ => throw new ArgumentException($"head format '{text}' is not one of native, q8_0"),
+    };
 }

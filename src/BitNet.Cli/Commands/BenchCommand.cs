@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using BitNet.Runtime.Diagnostics;
+using BitNet.Runtime.Kernels;
+using BitNet.Runtime.Model;
+using BitNet.Runtime.Threading;
+
+namespace BitNet.Cli.Commands;
+
+/// <summary>
+/// `bitnet bench --model M.gguf [-p 512] [-n 128] [-t 2] [--batch 1,4,8] [-r 5] [--head q8_0] [--json] [--profile]`:
+/// prefill and decode throughput (median and spread of r runs after a warm-up), the memory-bandwidth limit from a
+/// built-in probe, and the fraction of it single-sequence decode reaches.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var prompt = new Option<int>("-p", "--n-prompt") { Description = "Prompt tokens processed as one batch (0 = skip prefill)", DefaultValueFactory = _ => 512 };
+        var gen = new Option<int>("-n", "--n-gen") { Description = "Tokens generated per sequence", DefaultValueFactory = _ => 128 };
+        var threads = CommonOptions.Threads();
+        var batch = new Option<string>("--batch") { Description = "Concurrent sequences to decode, comma-separated", DefaultValueFactory = _ => "1" };
+        var reps = new Option<int>("-r", "--repetitions") { Description = "Measured runs per test (after one warm-up)", DefaultValueFactory = _ => 5 };
+        var head = new Option<string>("--head") { Description = "LM head storage: native or q8_0 (requantized at load)", DefaultValueFactory = _ => "native" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)" };
+        var profile = new Option<bool>("--profile") { Description = "Print where single-sequence decode time goes" };
+        var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
+            { model, prompt, gen, threads, batch, reps, head, json, profile };
+        cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(threads),
+            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile))));
+        return cmd;
+    }
+
+    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile)
+    {
+        if (p < 0 || n < 1 || reps < 1) throw new CliException("-p must be >= 0, -n and -r >= 1");
+        var batches = CommonOptions.ParseTokenList(batchList);
+        if (batches.Any(b => b < 1 || b > 256)) throw new CliException("--batch sizes must be 1..256");
+        var log = json ? TextWriter.Null : Console.Error;
+        var sw = Stopwatch.StartNew();
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Head = ModelLoadOptions.ParseHead(head) });
+        double loadSeconds = sw.Elapsed.TotalSeconds;
+        if (p + 1 > model.Config.Context || n + 2 > model.Config.Context)
+            throw new CliException($"-p {p} / -n {n} exceed the model's context of {model.Config.Context}");
+        using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
+        log.WriteLine($"model {Path.GetFileName(modelPath)}: {model.Config.Architecture}, {model.WeightBytesPerToken / 1e6:F1} MB of weights per token " +
+            $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {TernaryMatMul.InstructionSet} kernels");
+
+        double bandwidth = MemoryBandwidthProbe.MeasureGBs(pool);
+        log.WriteLine($"memory read bandwidth: {bandwidth:F1} GB/s");
+        var bench = new EngineBenchmark(model, pool);
+        PrefillResult? prefill = null;
+        if (p > 0)
+        {
+            prefill = bench.Prefill(p, reps);
+            log.WriteLine($"prefill pp{p}: {prefill.MedianTokS:F1} tok/s (min {prefill.MinTokS:F1}, max {prefill.MaxTokS:F1})");
+        }
+        var decode = new List<DecodeResult>();
+        foreach (int b in batches)
+        {
+            var fp = profile && b == 1 ? new ForwardProfile() : null;
+            var d = bench.Decode(b, n, reps, fp);
+            decode.Add(d);
+            log.WriteLine($"decode tg{n} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1})");
+            if (fp is not null)
+            {
+                double steps = (double)n * reps;
+                foreach (var (stage, time) in fp.Entries())
+                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / steps,8:F3} ms/token {100 * time / fp.Total,5:F1}%");
+            }
+        }
+        // Decode reads every weight once per step, plus the KV cache (on average half the generated context).
+        long kvBytes = 2L * model.Config.Layers * model.Config.KvDim * sizeof(float) * (n / 2);
+        long bytesPerToken = model.WeightBytesPerToken + kvBytes;
+        double single = decode.FirstOrDefault(d => d.Batch == 1)?.MedianTokS ?? 0;
+        double fraction = bandwidth > 0 ? single * bytesPerToken / (bandwidth * 1e9) : 0;
+        double peakRss = PeakRssMb();
+        log.WriteLine($"bandwidth limit: {bandwidth * 1e9 / bytesPerToken:F1} tok/s at {bytesPerToken / 1e6:F1} MB/token; " +
+            $"batch-1 decode reaches {100 * fraction:F0}%; peak RSS {peakRss:F0} MB");
+
+        if (json)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false });
+            w.WriteStartObject();
+            w.WriteString("model", Path.GetFileName(modelPath));
+            w.WriteNumber("threads", pool.ThreadCount);
+            w.WriteString("kernels", TernaryMatMul.InstructionSet);
+            w.WriteString("head", model.Weights.Head.FormatName);
+            if (prefill is not null)
+            {
+                w.WriteStartObject("prefill");
+                w.WriteNumber("tokens", prefill.Tokens);
+                w.WriteNumber("tok_s", Math.Round(prefill.MedianTokS, 2));
+                w.WriteNumber("min_tok_s", Math.Round(prefill.MinTokS, 2));
+                w.WriteNumber("max_tok_s", Math.Round(prefill.MaxTokS, 2));
+                w.WriteEndObject();
+            }
+            w.WriteStartArray("decode");
+            foreach (var d in decode)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("batch", d.Batch);
+                w.WriteNumber("tokens", n);
+                w.WriteNumber("tok_s", Math.Round(d.MedianTokS, 2));
+                w.WriteNumber("min_tok_s", Math.Round(d.MinTokS, 2));
+                w.WriteNumber("max_tok_s", Math.Round(d.MaxTokS, 2));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("bytes_per_token", bytesPerToken);
+            w.WriteNumber("bandwidth_gb_s", Math.Round(bandwidth, 2));
+            w.WriteNumber("bandwidth_fraction", Math.Round(fraction, 3));
+            w.WriteNumber("peak_rss_mb", Math.Round(peakRss, 1));
+            w.WriteNumber("load_s", Math.Round(loadSeconds, 3));
+            w.WriteEndObject();
+            w.Flush();
+            stdout.WriteByte((byte)'\n');
+        }
+        return 0;
+    }
+
+    /// <summary>Peak resident set (Linux VmHWM; elsewhere the process's peak working set).</summary>
+    public static double PeakRssMb()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException)
+        {
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using BitNet.Runtime.KvCache;
+using BitNet.Runtime.Model;
+using BitNet.Runtime.Threading;
+
+namespace BitNet.Runtime.Diagnostics;
+
+/// <summary>Settings of one benchmark run (llama-bench conventions: pp = prompt tokens in one batch, tg = generated tokens).</summary>
+public sealed record BenchmarkSettings(int PromptTokens = 512, int GenerateTokens = 128, int[]? BatchSizes = null, int Repetitions = 5);
+
+public sealed record PrefillResult(int Tokens, double MedianTokS, double MinTokS, double MaxTokS);
+
+public sealed record DecodeResult(int Batch, double MedianTokS, double MinTokS, double MaxTokS);
+
+/// <summary>
+/// Prefill and decode throughput of the forward pass itself (no HTTP, no scheduler): prefill feeds P tokens as one
+/// batch, decode runs B sequences in lock step (one token each per forward pass) from an empty context and reports the
+/// aggregate tokens/s. Each measurement is repeated and the median reported with its spread.
+/// </summary>
+public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool)
+{
+    public PrefillResult Prefill(int tokens, int repetitions, ForwardProfile? profile = null)
+    {
+        int ctx = Math.Min(model.Config.Context, tokens + 1);
+        using var cache = new KvCachePool(model.Config, 1, ctx);
+        int chunk = Math.Min(tokens, 512);
+        using var transformer = new Transformer(model.Weights, pool, chunk) { Profile = profile };
+        var ids = Tokens(tokens);
+        var positions = new int[chunk];
+        var slots = new int[chunk];
+        var want = new bool[chunk];
+        var logits = new float[model.Config.Vocab];
+        var rates = new List<double>();
+        for (int r = -1; r < repetitions; r++) // r = -1 warms up (JIT tiers, page faults)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int s = 0; s < tokens; s += chunk)
+            {
+                int n = Math.Min(chunk, tokens - s);
+                for (int i = 0; i < n; i++) { positions[i] = s + i; want[i] = s + i == tokens - 1; }
+                transformer.Forward(ids.AsSpan(s, n), positions.AsSpan(0, n), slots.AsSpan(0, n), want.AsSpan(0, n), cache,
+                    logits.AsSpan(0, s + n == tokens ? model.Config.Vocab : 0));
+            }
+            if (r >= 0) rates.Add(tokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return new PrefillResult(tokens, Median(rates), rates.Min(), rates.Max());
+    }
+
+    public DecodeResult Decode(int batch, int tokens, int repetitions, ForwardProfile? profile = null)
+    {
+        int vocab = model.Config.Vocab;
+        int ctx = Math.Min(model.Config.Context, tokens + 2);
+        using var cache = new KvCachePool(model.Config, batch, ctx);
+        using var transformer = new Transformer(model.Weights, pool, batch);
+        var next = new int[batch];
+        var positions = new int[batch];
+        var slots = new int[batch];
+        var want = new bool[batch];
+        Array.Fill(want, true);
+        for (int b = 0; b < batch; b++) slots[b] = b;
+        var logits = new float[batch * vocab];
+        var rates = new List<double>();
+        for (int r = -1; r < repetitions; r++)
+        {
+            for (int b = 0; b < batch; b++) next[b] = (1 + b * 7919) % vocab;
+            transformer.Profile = r >= 0 ? profile : null;
+            long start = Stopwatch.GetTimestamp();
+            for (int step = 0; step < tokens; step++)
+            {
+                for (int b = 0; b < batch; b++) positions[b] = step;
+                transformer.Forward(next, positions, slots, want, cache, logits);
+                for (int b = 0; b < batch; b++) next[b] = ArgMax(logits.AsSpan(b * vocab, vocab));
+            }
+            if (r >= 0) rates.Add((double)batch * tokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return new DecodeResult(batch, Median(rates), rates.Min(), rates.Max());
+    }
+
+    private int[] Tokens(int n)
+    {
+        var ids = new int[n];
+        for (int i = 0; i < n; i++) ids[i] = (int)((i * 2654435761L + 1) % model.Config.Vocab);
+        return ids;
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> x) => x.IndexOf(System.Numerics.Tensors.TensorPrimitives.Max(x));
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
