@@ -92,6 +92,24 @@ public sealed unsafe partial class Transformer : IDisposable
         for (int t = 0; t < T; t++)
             if (wantLogits[t]) RmsNorm(s.X + (long)t * d, s.Xn + (long)o++ * d, 1, d, d, _w.OutputNorm);  // xn [nOut, d]
         fixed (float* lp = logits) Head(s.Xn, nOut, lp);                             // logits [nOut, vocab]
+        PoisonOverflowedRows(wantLogits, logits);
+    }
+
+    /// <summary>
+    /// A token whose residual stream overflowed (a corrupt weight, an extreme input) would otherwise yield finite but
+    /// meaningless logits after the final norm; its row is set to NaN so that the sampler refuses it and only that
+    /// sequence fails. Rows of other tokens are unaffected: the numerics are per token.
+    /// </summary>
+    private void PoisonOverflowedRows(ReadOnlySpan<bool> wantLogits, Span<float> logits)
+    {
+        int d = _c.Embedding, o = 0;
+        for (int t = 0; t < wantLogits.Length; t++)
+        {
+            if (!wantLogits[t]) continue;
+            float ss = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(_s.X + (long)t * d, d));
+            if (!float.IsFinite(ss)) logits.Slice(o * _c.Vocab, _c.Vocab).Fill(float.NaN);
+            o++;
+        }
     }
 
     private int Validate(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> slots,
