@@ -11,5 +11,6 @@ var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) l
     ChatCommand.Create(),
     SynthCommand.Create(),
     BenchCommand.Create(),
+    PullCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,4 +1,5 @@
 using BitNet.Runtime.Chat;
+using BitNet.Runtime.Download;
 using BitNet.Runtime.Model;
 using BitNet.Runtime.Scheduling;
 using BitNet.Runtime.Threading;
@@ -23,6 +24,7 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     private readonly ServerOptions _options = options.Value;
     private volatile ModelState _state = ModelState.Loading;
     private BitNetModel? _model;
+    private int _released;
 
     public ModelState State => _state;
     public string? Error { get; private set; }
@@ -38,10 +40,11 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
 
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(async () =>
     {
         try
         {
+            ModelPath = await ResolveModelAsync(stoppingToken);
             Load(stoppingToken);
             _state = ModelState.Ready;
             logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, chat format {Format}",
@@ -61,7 +64,6 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
 
     private void Load(CancellationToken ct)
     {
-        ModelPath = ResolveModelPath(_options.Model, environment.ContentRootPath);
         logger.LogInformation("Loading model {Path}", ModelPath);
         _model = BitNetModel.Load(ModelPath);
         ct.ThrowIfCancellationRequested();
@@ -81,6 +83,32 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             Threads = _options.Threads > 0 ? _options.Threads : WorkerPool.DefaultThreadCount,
         });
         LoadedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>A local path, or an `hf:` reference downloaded (resumably, checksum-verified) into the cache first.</summary>
+    private async Task<string> ResolveModelAsync(CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(_options.Model) || !_options.Model.StartsWith("hf:", StringComparison.OrdinalIgnoreCase))
+            return ResolveModelPath(_options.Model, environment.ContentRootPath);
+        var reference = ModelReference.Parse(_options.Model);
+        var downloadOptions = new ModelDownloadOptions
+        {
+            HubBaseUrl = _options.HubBaseUrl,
+            CacheDirectory = string.IsNullOrWhiteSpace(_options.CacheDirectory) ? ModelDownloadOptions.DefaultCacheDirectory() : _options.CacheDirectory,
+            Token = string.IsNullOrWhiteSpace(_options.HubToken) ? null : _options.HubToken,
+        };
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var downloader = new ModelDownloader(http, downloadOptions);
+        logger.LogInformation("Resolving {Reference} (cache {Cache})", reference, downloadOptions.CacheDirectory);
+        long lastLogged = 0;
+        var progress = new Progress<DownloadProgress>(p =>
+        {
+            if (p.BytesDone - lastLogged < 64L << 20 && p.BytesDone != p.TotalBytes) return;
+            lastLogged = p.BytesDone;
+            logger.LogInformation("Downloading {File}: {Done:F0} / {Total} MB ({Rate:F1} MB/s)",
+                p.FileName, p.BytesDone / 1e6, p.TotalBytes is { } t ? (t / 1e6).ToString("F0", System.Globalization.CultureInfo.InvariantCulture) : "?", p.BytesPerSecond / 1e6);
+        });
+        return await downloader.EnsureLocalAsync(reference, progress, ct);
     }
 
     /// <summary>An explicit path (absolute, or relative to the working directory / content root), else the bundled model.</summary>
@@ -107,6 +135,9 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     {
         _state = ModelState.Stopping;
         await base.StopAsync(cancellationToken);
+        // The host can stop us more than once, even concurrently (WebApplication.Run's shutdown wait plus an explicit
+        // StopAsync, as WebApplicationFactory does); freeing the engine's native buffers twice corrupts the heap.
+        if (Interlocked.Exchange(ref _released, 1) != 0) return;
         Engine?.Dispose();
         _model?.Dispose();
     }

@@ -17,6 +17,8 @@ public static class CommandLineArguments
         ["--batch-size"] = "BitNet:MaxBatchTokens", ["-b"] = "BitNet:MaxBatchTokens",
         ["--api-key-file"] = "BitNet:ApiKeyFile",
         ["--chat-format"] = "BitNet:ChatFormat",
+        ["--cache-dir"] = "BitNet:CacheDirectory",
+        ["--hub"] = "BitNet:HubBaseUrl",
         ["--n-predict"] = "BitNet:DefaultMaxTokens", ["-n"] = "BitNet:DefaultMaxTokens",
         ["--timeout"] = "BitNet:RequestTimeoutSeconds",
     };

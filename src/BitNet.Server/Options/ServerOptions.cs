@@ -75,6 +75,15 @@ public sealed class ServerOptions
     /// <summary>Defaults for sampling fields a request leaves out.</summary>
     public SamplingDefaults Sampling { get; set; } = new();
 
+    /// <summary>Where `hf:` model references are downloaded to; empty = $BITNET_CACHE, else ~/.cache/bitnet.</summary>
+    public string CacheDirectory { get; set; } = "";
+
+    /// <summary>Base URL of the model hub (tests point it at a local server).</summary>
+    public string HubBaseUrl { get; set; } = "https://huggingface.co";
+
+    /// <summary>Access token for gated or private hub repositories (else $HF_TOKEN). Never logged.</summary>
+    public string HubToken { get; set; } = "";
+
     /// <summary>Optional OTLP endpoint for traces and metrics (e.g. http://otel-collector:4317); empty = off.</summary>
     public string OtlpEndpoint { get; set; } = "";
 }
