@@ -53,9 +53,11 @@ internal static unsafe class GgufParser
         bool bitnetFile = (metadata.GetStringOrNull("general.architecture") ?? "")
             .StartsWith("bitnet", StringComparison.Ordinal);
 
-        var tensors = new List<GgufTensorInfo>((int)nTensors);
+        // Capacity grows with the entries actually read, not with the count the header claims.
+        int capacity = (int)Math.Min(nTensors, 4096);
+        var tensors = new List<GgufTensorInfo>(capacity);
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var raw = new List<(string name, long[] shape, uint type, long offset)>((int)nTensors);
+        var raw = new List<(string name, long[] shape, uint type, long offset)>(capacity);
         for (long i = 0; i < nTensors; i++)
         {
             string name = r.String($"tensor[{i}].name");
@@ -124,22 +126,23 @@ internal static unsafe class GgufParser
 
     private static GgufValue ReadValue(ref Cursor r, GgufValueType type, string key, int depth)
     {
+        string field = $"metadata '{key}'";
         switch (type)
         {
-            case GgufValueType.UInt8: return new(type, r.Bytes(1, key)[0]);
-            case GgufValueType.Int8: return new(type, (sbyte)r.Bytes(1, key)[0]);
-            case GgufValueType.UInt16: return new(type, BinaryPrimitives.ReadUInt16LittleEndian(r.Bytes(2, key)));
-            case GgufValueType.Int16: return new(type, BinaryPrimitives.ReadInt16LittleEndian(r.Bytes(2, key)));
-            case GgufValueType.UInt32: return new(type, r.U32(key));
-            case GgufValueType.Int32: return new(type, BinaryPrimitives.ReadInt32LittleEndian(r.Bytes(4, key)));
-            case GgufValueType.Float32: return new(type, BinaryPrimitives.ReadSingleLittleEndian(r.Bytes(4, key)));
+            case GgufValueType.UInt8: return new(type, r.Bytes(1, field)[0]);
+            case GgufValueType.Int8: return new(type, (sbyte)r.Bytes(1, field)[0]);
+            case GgufValueType.UInt16: return new(type, BinaryPrimitives.ReadUInt16LittleEndian(r.Bytes(2, field)));
+            case GgufValueType.Int16: return new(type, BinaryPrimitives.ReadInt16LittleEndian(r.Bytes(2, field)));
+            case GgufValueType.UInt32: return new(type, r.U32(field));
+            case GgufValueType.Int32: return new(type, BinaryPrimitives.ReadInt32LittleEndian(r.Bytes(4, field)));
+            case GgufValueType.Float32: return new(type, BinaryPrimitives.ReadSingleLittleEndian(r.Bytes(4, field)));
             case GgufValueType.Bool:
-                byte b = r.Bytes(1, key)[0];
+                byte b = r.Bytes(1, field)[0];
                 return b <= 1 ? new(type, b == 1) : throw new InvalidDataException($"metadata '{key}': bool value {b} is not 0 or 1");
-            case GgufValueType.String: return new(type, r.String(key));
-            case GgufValueType.UInt64: return new(type, r.U64(key));
-            case GgufValueType.Int64: return new(type, BinaryPrimitives.ReadInt64LittleEndian(r.Bytes(8, key)));
-            case GgufValueType.Float64: return new(type, BinaryPrimitives.ReadDoubleLittleEndian(r.Bytes(8, key)));
+            case GgufValueType.String: return new(type, r.String(field));
+            case GgufValueType.UInt64: return new(type, r.U64(field));
+            case GgufValueType.Int64: return new(type, BinaryPrimitives.ReadInt64LittleEndian(r.Bytes(8, field)));
+            case GgufValueType.Float64: return new(type, BinaryPrimitives.ReadDoubleLittleEndian(r.Bytes(8, field)));
             case GgufValueType.Array: return ReadArray(ref r, key, depth);
             default: throw new InvalidDataException($"metadata '{key}' has unknown value type {(uint)type}");
         }
@@ -160,14 +163,18 @@ internal static unsafe class GgufParser
             GgufValueType.Array => 12,       // at least type + count
             _ => throw new InvalidDataException($"metadata '{key}' has unknown array element type {(uint)et}"),
         };
-        long n = r.Count($"metadata '{key}' array length", elemBytes);
-        int count = checked((int)n);
+        string field = $"metadata '{key}'";
+        long n = r.Count($"{field} array length", elemBytes);
+        // Count() bounds n by the bytes left, but a file over 2 GiB could still claim a buffer no span can hold.
+        if (n * elemBytes > int.MaxValue)
+            throw new InvalidDataException($"{field}: array of {n} x {elemBytes}-byte items exceeds 2 GiB");
+        int count = (int)n;
         switch (et)
         {
             case GgufValueType.String:
             {
                 var a = new string[count];
-                for (int i = 0; i < count; i++) a[i] = r.String(key);
+                for (int i = 0; i < count; i++) a[i] = r.String(field);
                 return new(GgufValueType.Array, a, et);
             }
             case GgufValueType.Array:
@@ -178,15 +185,15 @@ internal static unsafe class GgufParser
             }
             case GgufValueType.Bool:
             {
-                var src = r.Bytes(count, key);
+                var src = r.Bytes(count, field);
                 var a = new bool[count];
                 for (int i = 0; i < count; i++)
-                    a[i] = src[i] <= 1 ? src[i] == 1 : throw new InvalidDataException($"metadata '{key}'[{i}]: bool value {src[i]}");
+                    a[i] = src[i] <= 1 ? src[i] == 1 : throw new InvalidDataException($"{field}[{i}]: bool value {src[i]} is not 0 or 1");
                 return new(GgufValueType.Array, a, et);
             }
             default:
             {
-                var src = r.Bytes(checked(count * elemBytes), key);
+                var src = r.Bytes(count * elemBytes, field);
                 object a = et switch
                 {
                     GgufValueType.UInt8 => src.ToArray(),
@@ -243,6 +250,8 @@ internal static unsafe class GgufParser
             ulong n = U64($"{field} (string length)");
             if (n > (ulong)(length - _pos))
                 throw new InvalidDataException($"{field}: string of {n} bytes at offset {_pos} runs past the end of the file ({length} bytes)");
+            if (n > int.MaxValue)
+                throw new InvalidDataException($"{field}: string of {n} bytes at offset {_pos} is longer than 2 GiB");
             var bytes = Bytes((int)n, field);
             return Encoding.UTF8.GetString(bytes); // invalid UTF-8 becomes U+FFFD; never throws
         }

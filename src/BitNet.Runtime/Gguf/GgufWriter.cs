@@ -54,12 +54,13 @@ public sealed class GgufWriter
 
     public void Write(Stream stream)
     {
+        var kv = MetadataWithAlignment();
         var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(GgufFile.Magic);
         w.Write(3u);
         w.Write((ulong)_tensors.Count);
-        w.Write((ulong)_kv.Count);
-        foreach (var (key, value) in _kv)
+        w.Write((ulong)kv.Count);
+        foreach (var (key, value) in kv)
         {
             WriteString(w, key);
             w.Write((uint)value.Type);
@@ -86,6 +87,23 @@ public sealed class GgufWriter
                 throw new InvalidOperationException($"tensor '{t.Name}': wrote {written} bytes, expected {t.Size}");
             Pad(stream);
         }
+    }
+
+    // A reader only knows a non-default alignment from general.alignment: add the key unless the caller did, and
+    // refuse a key that contradicts the Alignment the data is actually laid out with.
+    private List<(string key, GgufValue value)> MetadataWithAlignment()
+    {
+        if (Alignment <= 0 || Alignment > 1 << 20 || (Alignment & (Alignment - 1)) != 0)
+            throw new InvalidOperationException($"Alignment = {Alignment} is not a power of two up to 1 MiB");
+        foreach (var (key, value) in _kv)
+        {
+            if (key != "general.alignment") continue;
+            if (value.Value is not (uint or int or ulong or long or ushort or short or byte or sbyte) || Convert.ToDecimal(value.Value) != Alignment)
+                throw new InvalidOperationException($"metadata general.alignment = {value} contradicts the writer's Alignment = {Alignment}");
+            return _kv;
+        }
+        if (Alignment == GgufFile.DefaultAlignment) return _kv;
+        return [.. _kv, ("general.alignment", new GgufValue(GgufValueType.UInt32, (uint)Alignment))];
     }
 
     private long AlignUp(long x) => (x + Alignment - 1) / Alignment * Alignment;
