@@ -12,5 +12,6 @@ var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) l
     SynthCommand.Create(),
     BenchCommand.Create(),
     PullCommand.Create(),
+    StressCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -187,17 +187,18 @@ public sealed partial class InferenceEngine
             Fail(r, e.Message);
             return;
         }
-        s.Sampler.Accept(token);
-        s.Generated++;
-        r.CompletionTokens++;
-        Interlocked.Increment(ref _generatedTokens);
         if (r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
-
+        // An end-of-generation token ends the choice and is not part of the output (nor counted in usage), so the
+        // streamed token count always equals completion_tokens.
         if (Contains(r.Request.StopTokens, token))
         {
             Finish(s, FinishReason.Stop);
             return;
         }
+        s.Sampler.Accept(token);
+        s.Generated++;
+        r.CompletionTokens++;
+        Interlocked.Increment(ref _generatedTokens);
         var piece = s.StopMatcher.Push(s.Detokenizer.Append(token));
         float logprob = s.Sampler.LastLogprob;
         var top = r.Request.Sampling.TopLogprobs > 0 ? s.Sampler.LastTopLogprobs.ToArray() : null;
