@@ -71,6 +71,20 @@ public sealed unsafe class QuantizedActivations : IDisposable
         }
     }
 
+    /// <summary>Test hook: overwrite every code with <paramref name="value"/> (e.g. -128, which absmax never produces) and refresh the sums.</summary>
+    internal void FillForTesting(sbyte value)
+    {
+        new Span<sbyte>(Q, Tokens * K).Fill(value);
+        for (int t = 0; t < Tokens; t++)
+        {
+            var sums = new Span<int>(BlockSums + (long)t * SumsPerToken, SumsPerToken);
+            ActivationQuantizer.BlockSums(new ReadOnlySpan<sbyte>(Q + (long)t * K, K), sums);
+            int total = 0;
+            foreach (int v in sums) total += v;
+            Totals[t] = total;
+        }
+    }
+
     public void Dispose()
     {
         _q.Dispose();

@@ -49,11 +49,13 @@ public sealed unsafe class TernaryKernelTests
     [InlineData(TernaryLayout.TQ1, ActivationKind.AllMin)]
     public void ExtremeActivationsDoNotOverflow(TernaryLayout layout, ActivationKind kind)
     {
-        // All-ones weights and all +127 / -128 activations are the int16 worst case the kernels must survive.
+        // All +1 weights with all +127 or all -128 codes are the int16 worst case the kernels must survive
+        // (absmax quantization never yields -128 itself, so the codes are written directly).
         using var fixture = new Fixture(layout, 6912, 5, 5, seed: 11, kind, allPlusOne: true);
         fixture.AssertAllPathsAgree();
-        float expected = (kind == ActivationKind.AllMax ? 127f : -128f) * 6912;
-        Assert.Equal(expected * fixture.WeightScale * fixture.ActivationScale, fixture.RunScalar()[0], 3);
+        if (layout != TernaryLayout.I2S) return; // TQ scales vary per block; the float-math oracle above covers them
+        float q = kind == ActivationKind.AllMax ? 127f : -128f;
+        Assert.Equal(q * 6912 * fixture.WeightScale * fixture.ActivationScale, fixture.RunScalar()[0], 1);
     }
 
     [Fact]
@@ -128,6 +130,7 @@ public sealed unsafe class TernaryKernelTests
             for (int i = 0; i < x.Length; i++)
                 x[i] = kind switch { ActivationKind.AllMax => 1f, ActivationKind.AllMin => -1f, _ => (float)(rng.NextDouble() * 2 - 1) * (1 + i % 7) };
             fixed (float* xp = x) _act.Quantize(xp, tokens, k, k);
+            if (kind == ActivationKind.AllMin) _act.FillForTesting(-128);
             ActivationScale = _act.Scale[0] * 1.25f;
         }
 
