@@ -131,9 +131,27 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         throw new FileNotFoundException($"no model configured and the bundled model ({BundledModelPath}) was not found");
     }
 
+    /// <summary>
+    /// Graceful shutdown (SIGTERM): new requests get 503 at once, requests in flight may finish for up to
+    /// BitNet:ShutdownGraceSeconds, then whatever is left ends with an error event and the model is unloaded.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        bool wasReady = _state == ModelState.Ready;
         _state = ModelState.Stopping;
+        if (wasReady && Engine is { } engine)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(_options.ShutdownGraceSeconds);
+            while (DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                var stats = engine.Stats;
+                if (stats.Running == 0 && stats.Waiting == 0) break;
+                await Task.Delay(50, CancellationToken.None);
+            }
+            var left = engine.Stats;
+            if (left.Running + left.Waiting > 0)
+                logger.LogWarning("Shutdown grace period over: ending {Running} running and {Waiting} waiting requests", left.Running, left.Waiting);
+        }
         await base.StopAsync(cancellationToken);
         // The host can stop us more than once, even concurrently (WebApplication.Run's shutdown wait plus an explicit
         // StopAsync, as WebApplicationFactory does); freeing the engine's native buffers twice corrupts the heap.

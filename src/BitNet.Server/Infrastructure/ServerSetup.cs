@@ -36,7 +36,8 @@ public static class ServerSetup
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         builder.Services.AddSingleton<GenerationService>();
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        int grace = builder.Configuration.GetValue($"{ServerOptions.Section}:{nameof(ServerOptions.ShutdownGraceSeconds)}", 20);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(grace + 10));
         return builder;
     }
 

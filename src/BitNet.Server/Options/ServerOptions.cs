@@ -68,6 +68,10 @@ public sealed class ServerOptions
     [Range(1, 86400)]
     public int RequestTimeoutSeconds { get; set; } = 600;
 
+    /// <summary>On shutdown, how long requests in flight may keep running before they are ended.</summary>
+    [Range(0, 3600)]
+    public int ShutdownGraceSeconds { get; set; } = 20;
+
     /// <summary>Seconds a client is told to wait after a 429.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 2;
