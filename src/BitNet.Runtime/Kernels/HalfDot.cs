@@ -18,29 +18,32 @@ public static unsafe class HalfDot
 {
     public static readonly bool UseAvx2 = Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>y[r] = dot(rows[r], x) for 4 consecutive rows of <paramref name="k"/> halves (row stride k).</summary>
+    /// <summary>
+    /// One row against up to four activation vectors (batched decode, several logits rows): each group of eight halves
+    /// is widened once and used for every token. y[t] = dot(row, x + t * xStride) for t &lt; tokens (1..4).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dot4(ushort* rows, float* x, int k, float* y)
+    public static void DotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
     {
-        if (!UseAvx2 || k % 8 != 0)
+        if (!UseAvx2 || k % 8 != 0 || tokens is < 2 or > 4)
         {
-            for (int r = 0; r < 4; r++) y[r] = DotScalar(rows + (long)r * k, x, k);
+            for (int t = 0; t < tokens; t++) y[t] = Dot(row, x + (long)t * xStride, k);
             return;
         }
-        ushort* r0 = rows, r1 = rows + k, r2 = rows + 2L * k, r3 = rows + 3L * k;
+        float* x0 = x, x1 = x + xStride, x2 = x + 2L * xStride, x3 = x + 3L * xStride;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int j = 0; j < k; j += 8)
         {
-            var xv = Avx.LoadVector256(x + j);
-            a0 = Fma.MultiplyAdd(Widen(r0 + j), xv, a0);
-            a1 = Fma.MultiplyAdd(Widen(r1 + j), xv, a1);
-            a2 = Fma.MultiplyAdd(Widen(r2 + j), xv, a2);
-            a3 = Fma.MultiplyAdd(Widen(r3 + j), xv, a3);
+            var h = Widen(row + j);
+            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + j), a0);
+            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + j), a1);
+            if (tokens > 2) a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + j), a2);
+            if (tokens > 3) a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3 + j), a3);
         }
         y[0] = Vector256.Sum(a0);
         y[1] = Vector256.Sum(a1);
-        y[2] = Vector256.Sum(a2);
-        y[3] = Vector256.Sum(a3);
+        if (tokens > 2) y[2] = Vector256.Sum(a2);
+        if (tokens > 3) y[3] = Vector256.Sum(a3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -46,12 +46,26 @@ public sealed unsafe class HalfDotTests
         fixed (float* xp = x)
         fixed (float* y = four)
         {
-            HalfDot.Dot4(r, xp, k, y);
             for (int i = 0; i < 4; i++)
             {
                 float expected = HalfDot.DotScalar(r + i * k, xp, k);
-                Assert.Equal(expected, four[i], Math.Max(1e-3f, Math.Abs(expected) * 1e-5f));
                 Assert.Equal(expected, HalfDot.Dot(r + i * k, xp, k), Math.Max(1e-3f, Math.Abs(expected) * 1e-5f));
+            }
+            // One row against 2..4 token vectors (the four rows' x reuse the same buffer with stride 0 here is
+            // avoided: use distinct vectors made from the rows themselves).
+            var xs = new float[4 * k];
+            for (int i = 0; i < xs.Length; i++) xs[i] = (float)(rng.NextDouble() * 2 - 1);
+            fixed (float* xsp = xs)
+            {
+                for (int tokens = 2; tokens <= 4; tokens++)
+                {
+                    HalfDot.DotTokens(r, xsp, k, tokens, k, y);
+                    for (int t = 0; t < tokens; t++)
+                    {
+                        float expected = HalfDot.DotScalar(r, xsp + t * k, k);
+                        Assert.Equal(expected, four[t], Math.Max(1e-3f, Math.Abs(expected) * 1e-5f));
+                    }
+                }
             }
         }
     }
