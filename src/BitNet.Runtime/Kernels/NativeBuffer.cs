@@ -13,11 +13,13 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         nuint bytes = (nuint)Math.Max(1, length * sizeof(T));
-        Pointer = (T*)NativeMemory.AlignedAlloc(bytes, 64);
-        if (zero) NativeMemory.Clear(Pointer, bytes);
+        _address = (nint)NativeMemory.AlignedAlloc(bytes, 64);
+        if (zero) NativeMemory.Clear((void*)_address, bytes);
     }
 
-    public T* Pointer { get; private set; }
+    private nint _address;
+
+    public T* Pointer => (T*)_address;
 
     public long Length { get; }
 
@@ -33,9 +35,10 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 
     public void Dispose()
     {
-        if (Pointer == null) return;
-        NativeMemory.AlignedFree(Pointer);
-        Pointer = null;
+        // Exchange, so that two racing Dispose calls cannot free the memory twice.
+        var p = (T*)Interlocked.Exchange(ref _address, 0);
+        if (p == null) return;
+        NativeMemory.AlignedFree(p);
         GC.SuppressFinalize(this);
     }
 

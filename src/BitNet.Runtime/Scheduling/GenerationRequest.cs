@@ -23,6 +23,9 @@ public sealed record GenerationRequest
     /// <summary>Cancels every choice within one engine step (client disconnect, deadline).</summary>
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>Drop the spaces a choice's text starts with (chat answers after "Assistant:"); completions keep them.</summary>
+    public bool TrimLeadingSpace { get; init; }
+
     /// <summary>Free-form id for logs and traces.</summary>
     public string Id { get; init; } = "";
 }

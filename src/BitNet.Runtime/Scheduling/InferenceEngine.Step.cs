@@ -45,7 +45,9 @@ public sealed partial class InferenceEngine
         if (choice > 0 && p.Seed is { } seed) p = p with { Seed = seed + (ulong)choice };
         var sampler = new Sampler(_model.Config.Vocab, p);
         sampler.AcceptPrompt(r.Request.PromptTokens);
-        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateStreamingDetokenizer())
+        // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
+        // the answer's first one through TrimLeadingSpace).
+        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateStreamingDetokenizer(atSequenceStart: false))
         {
             State = state,
             Position = reused,
@@ -199,7 +201,7 @@ public sealed partial class InferenceEngine
         s.Generated++;
         r.CompletionTokens++;
         Interlocked.Increment(ref _generatedTokens);
-        var piece = s.StopMatcher.Push(s.Detokenizer.Append(token));
+        var piece = s.StopMatcher.Push(TrimStart(s, s.Detokenizer.Append(token)));
         float logprob = s.Sampler.LastLogprob;
         var top = r.Request.Sampling.TopLogprobs > 0 ? s.Sampler.LastTopLogprobs.ToArray() : null;
         r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Token, s.Choice, token, piece.Text, logprob, top));
@@ -210,6 +212,15 @@ public sealed partial class InferenceEngine
             s.PendingToken = token;
             s.State = SequenceState.Decoding;
         }
+    }
+
+    /// <summary>Drops the spaces that begin a choice's text when the request asks for it (chat answers).</summary>
+    private static string TrimStart(Sequence s, string text)
+    {
+        if (!s.Owner.Request.TrimLeadingSpace || s.TextStarted || text.Length == 0) return text;
+        string trimmed = text.TrimStart(' ');
+        s.TextStarted = trimmed.Length > 0;
+        return trimmed;
     }
 
     private static bool Contains(IReadOnlyList<int> list, int value)
@@ -225,7 +236,7 @@ public sealed partial class InferenceEngine
         string tail = "";
         if (reason != FinishReason.Cancelled && !s.StopMatcher.Stopped)
         {
-            var last = s.StopMatcher.Push(s.Detokenizer.Flush());
+            var last = s.StopMatcher.Push(TrimStart(s, s.Detokenizer.Flush()));
             tail = last.Stopped ? last.Text : last.Text + s.StopMatcher.Flush();
         }
         s.State = SequenceState.Finished;

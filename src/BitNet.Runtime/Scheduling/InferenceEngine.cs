@@ -143,8 +143,12 @@ public sealed partial class InferenceEngine : IDisposable
         FailEverything("the server is shutting down");
     }
 
+    private int _disposed;
+
+    /// <summary>Stops the loop (requests still running end with an error event) and frees the buffers; idempotent.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
         _incoming.Writer.TryComplete();
         _thread.Join();

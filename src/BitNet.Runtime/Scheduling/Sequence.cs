@@ -46,6 +46,9 @@ internal sealed class Sequence
 
     public int Generated { get; set; }
 
+    /// <summary>Whether non-space text has been emitted (for <see cref="GenerationRequest.TrimLeadingSpace"/>).</summary>
+    public bool TextStarted { get; set; }
+
     /// <summary>Row of the step's logits this sequence reads, or -1.</summary>
     public int LogitsRow { get; set; } = -1;
 }

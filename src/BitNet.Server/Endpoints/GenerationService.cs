@@ -26,6 +26,10 @@ public sealed class GenerationRun(string id, string model, int promptTokens, Cha
 
     public void Dispose()
     {
+        // However the handler ended (done, client gone, a failed write before RequestAborted fired), the engine must
+        // not keep decoding for nobody: a cancelled token frees the sequence's KV slot within one step. Disposing
+        // without cancelling would leave the engine a token that can never fire. Cancelling a finished run is a no-op.
+        cancellation.Cancel();
         cancellation.Dispose();
         Activity?.Dispose();
     }
@@ -91,6 +95,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             Sampling = s.Sampling,
             StopStrings = stops,
             StopTokens = engine.Tokenizer.EndOfGenerationIds,
+            TrimLeadingSpace = operation == "chat",
             Cancellation = cts.Token,
         };
         ChannelReader<GenerationEvent> events;

@@ -24,7 +24,8 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     private readonly ServerOptions _options = options.Value;
     private volatile ModelState _state = ModelState.Loading;
     private BitNetModel? _model;
-    private int _released;
+    private readonly object _stopLock = new();
+    private Task? _stopping;
 
     public ModelState State => _state;
     public string? Error { get; private set; }
@@ -135,7 +136,15 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     /// Graceful shutdown (SIGTERM): new requests get 503 at once, requests in flight may finish for up to
     /// BitNet:ShutdownGraceSeconds, then whatever is left ends with an error event and the model is unloaded.
     /// </summary>
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The host can stop us more than once, even concurrently (WebApplication.Run's shutdown wait plus an explicit
+        // StopAsync, as WebApplicationFactory does): every caller awaits the one shutdown, so the grace period holds
+        // and the engine's native buffers are freed once (freeing them twice corrupts the heap).
+        lock (_stopLock) return _stopping ??= StopOnceAsync(cancellationToken);
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         bool wasReady = _state == ModelState.Ready;
         _state = ModelState.Stopping;
@@ -153,9 +162,6 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
                 logger.LogWarning("Shutdown grace period over: ending {Running} running and {Waiting} waiting requests", left.Running, left.Waiting);
         }
         await base.StopAsync(cancellationToken);
-        // The host can stop us more than once, even concurrently (WebApplication.Run's shutdown wait plus an explicit
-        // StopAsync, as WebApplicationFactory does); freeing the engine's native buffers twice corrupts the heap.
-        if (Interlocked.Exchange(ref _released, 1) != 0) return;
         Engine?.Dispose();
         _model?.Dispose();
     }

@@ -27,6 +27,7 @@ public sealed class InferenceEngineTests : IDisposable
         Choices = choices,
         Sampling = new SamplingParameters { Temperature = temperature, Seed = seed },
         StopTokens = _tokenizer.EndOfGenerationIds,
+        TrimLeadingSpace = true,
         Cancellation = ct,
     };
 

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BitNet.Server.Tests.Infrastructure;
+
+/// <summary>Reading OpenAI responses in tests.</summary>
+public static class Json
+{
+    /// <summary>The model's end-of-sequence token (SentencePiece &lt;/s&gt;); a -100 logit bias keeps a completion going to max_tokens.</summary>
+    public const int EndOfSequence = 2;
+
+    public static JsonObject BanEndOfSequence(this JsonObject body)
+    {
+        body["logit_bias"] = new JsonObject { [EndOfSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 };
+        return body;
+    }
+
+    public static JsonObject With(this JsonObject body, string key, JsonNode? value)
+    {
+        body[key] = value;
+        return body;
+    }
+
+    public static JsonElement Choice(this JsonElement response, int index = 0) => response.GetProperty("choices")[index];
+
+    /// <summary>choices[i].message.content of a chat completion.</summary>
+    public static string Content(this JsonElement response, int index = 0) =>
+        response.Choice(index).GetProperty("message").GetProperty("content").GetString()!;
+
+    public static string FinishReason(this JsonElement response, int index = 0) =>
+        response.Choice(index).GetProperty("finish_reason").GetString()!;
+
+    public static int Usage(this JsonElement response, string field) => response.GetProperty("usage").GetProperty(field).GetInt32();
+
+    public static int CachedTokens(this JsonElement response) =>
+        response.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32();
+
+    public static JsonArray Messages(params (string Role, string Content)[] messages) =>
+        new(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());
+}
