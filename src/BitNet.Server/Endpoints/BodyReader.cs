@@ -21,13 +21,52 @@ public static class BodyReader
             buffer.Write(chunk, 0, read);
         }
         if (buffer.Length == 0) throw ApiException.BadRequest("the request body is empty; send a JSON object");
+        JsonDocument doc;
         try
         {
-            return JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), JsonDefaults.Document);
+            doc = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), JsonDefaults.Document);
         }
         catch (JsonException e)
         {
             throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}");
+        }
+        try
+        {
+            RequireValidStrings(doc.RootElement, "$");
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+        return doc;
+    }
+
+    /// <summary>
+    /// JSON escapes can spell text that is not valid Unicode (a lone surrogate such as \ud800), which the JSON reader
+    /// accepts but cannot turn into a string later; refuse it here, naming where it is, instead of failing deep inside.
+    /// </summary>
+    private static void RequireValidStrings(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { _ = e.GetString(); }
+                catch (InvalidOperationException) { throw ApiException.BadRequest($"'{path}' contains text that is not valid Unicode", path); }
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in e.EnumerateArray()) RequireValidStrings(item, $"{path}[{i++}]");
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in e.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException) { throw ApiException.BadRequest($"a property name in '{path}' is not valid Unicode", path); }
+                    RequireValidStrings(property.Value, path == "$" ? name : $"{path}.{name}");
+                }
+                break;
         }
     }
 }

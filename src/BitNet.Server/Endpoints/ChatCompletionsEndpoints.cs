@@ -83,7 +83,7 @@ public static class ChatCompletionsEndpoints
                         break;
                     case GenerationEventKind.ChoiceFinished:
                         if (e.Text.Length > 0) await sse.WriteAsync(Chunk(new ChatChunkChoice(e.Choice, new ChatDelta(Content: e.Text), null, null)), ct);
-                        if (e.Finish != FinishReason.Cancelled)
+                        if (e.Finish != FinishReason.Cancelled || !ct.IsCancellationRequested)
                             await sse.WriteAsync(Chunk(new ChatChunkChoice(e.Choice, new ChatDelta(), null, GenerationService.FinishReasonText(e.Finish))), ct);
                         break;
                     case GenerationEventKind.Completed:

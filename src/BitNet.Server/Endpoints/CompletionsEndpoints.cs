@@ -89,7 +89,7 @@ public static class CompletionsEndpoints
                     case GenerationEventKind.Token when e.Text.Length > 0 || s.Logprobs:
                         await sse.WriteAsync(Chunk(new CompletionChoice(e.Choice, e.Text, s.Logprobs ? Legacy(tokenizer, [e]) : null, null)), ct);
                         break;
-                    case GenerationEventKind.ChoiceFinished when e.Finish != FinishReason.Cancelled:
+                    case GenerationEventKind.ChoiceFinished when e.Finish != FinishReason.Cancelled || !ct.IsCancellationRequested:
                         await sse.WriteAsync(Chunk(new CompletionChoice(e.Choice, e.Text, null, GenerationService.FinishReasonText(e.Finish))), ct);
                         break;
                     case GenerationEventKind.Completed:

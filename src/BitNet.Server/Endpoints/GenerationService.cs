@@ -184,7 +184,11 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             run.Id, usage.PromptTokens, usage.CachedTokens, usage.CompletionTokens, seconds);
     }
 
-    public static string FinishReasonText(FinishReason r) => r == FinishReason.Length ? "length" : "stop";
+    /// <summary>
+    /// OpenAI's finish reasons. A request cut by its deadline (`timeout`, BitNet:RequestTimeoutSeconds) keeps what it
+    /// generated and reports "length": it stopped at a limit, as with max_tokens.
+    /// </summary>
+    public static string FinishReasonText(FinishReason r) => r is FinishReason.Length or FinishReason.Cancelled ? "length" : "stop";
 
     public static Usage ToUsage(GenerationUsage u) => new(u.PromptTokens, u.CompletionTokens, u.PromptTokens + u.CompletionTokens,
         new PromptTokensDetails(u.CachedTokens), new CompletionTokensDetails(0));
