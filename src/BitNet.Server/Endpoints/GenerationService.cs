@@ -123,6 +123,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         activity?.SetTag("gen_ai.response.id", id);
         logger.LogInformation("{Operation} {Id}: {PromptTokens} prompt tokens, max {MaxTokens}, n {N}, stream {Stream}",
             operation, id, prompt.Length, requested, s.N, s.Stream);
+        if (_options.LogPrompts) logger.LogInformation("{Id} prompt: {Prompt}", id, engine.Tokenizer.Decode(prompt));
         return new GenerationRun(id, host.ModelId, prompt.Length, events, cts, activity, operation);
     }
 
