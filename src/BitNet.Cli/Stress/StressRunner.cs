@@ -155,8 +155,9 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
                 _interToken.AddRange(gaps);
             }
         }
-        catch (OperationCanceledException) when (hangUp.IsCancellationRequested)
+        catch (Exception e) when (hangUp.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
         {
+            // Our own hang-up: depending on where it lands, the client reports it as a cancellation or an aborted read.
             Interlocked.Increment(ref _cancelled);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
