@@ -60,15 +60,15 @@ internal static class BenchCommand
         var decode = new List<DecodeResult>();
         foreach (int b in batches)
         {
-            var fp = profile && b == 1 ? new ForwardProfile() : null;
+            var fp = profile ? new ForwardProfile() : null;
             var d = bench.Decode(b, n, reps, fp);
             decode.Add(d);
             log.WriteLine($"decode tg{n} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1})");
             if (fp is not null)
             {
-                double steps = (double)n * reps;
+                double steps = (double)n * reps; // per forward pass (one token of every sequence)
                 foreach (var (stage, time) in fp.Entries())
-                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / steps,8:F3} ms/token {100 * time / fp.Total,5:F1}%");
+                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / steps,8:F3} ms/step {100 * time / fp.Total,5:F1}%");
             }
         }
         // Decode reads every weight once per step, plus the KV cache (on average half the generated context).

@@ -46,6 +46,33 @@ public static unsafe class HalfDot
         if (tokens > 3) y[3] = Vector256.Sum(a3);
     }
 
+    /// <summary>One row against eight activation vectors: y[t] = dot(row, x + t * xStride), widening each group of halves once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DotTokens8(ushort* row, float* x, int xStride, int k, float* y)
+    {
+        if (!UseAvx2 || k % 8 != 0)
+        {
+            for (int t = 0; t < 8; t++) y[t] = Dot(row, x + (long)t * xStride, k);
+            return;
+        }
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int j = 0; j < k; j += 8)
+        {
+            var h = Widen(row + j);
+            float* xj = x + j;
+            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj), a0);
+            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + xStride), a1);
+            a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 2L * xStride), a2);
+            a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 3L * xStride), a3);
+            a4 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 4L * xStride), a4);
+            a5 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 5L * xStride), a5);
+            a6 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 6L * xStride), a6);
+            a7 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 7L * xStride), a7);
+        }
+        y[0] = Vector256.Sum(a0); y[1] = Vector256.Sum(a1); y[2] = Vector256.Sum(a2); y[3] = Vector256.Sum(a3);
+        y[4] = Vector256.Sum(a4); y[5] = Vector256.Sum(a5); y[6] = Vector256.Sum(a6); y[7] = Vector256.Sum(a7);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ushort* row, float* x, int k)
     {

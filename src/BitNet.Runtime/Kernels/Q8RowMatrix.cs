@@ -62,16 +62,20 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
     public void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
         int blocks = K / Block;
-        if (t_xq is null || t_xq.Length < K) t_xq = new sbyte[K];
-        if (t_xd is null || t_xd.Length < blocks) t_xd = new float[blocks];
+        if (t_xq is null || t_xq.Length < tokens * K) t_xq = new sbyte[tokens * K];
+        if (t_xd is null || t_xd.Length < tokens * blocks) t_xd = new float[tokens * blocks];
         fixed (sbyte* xq = t_xq)
         fixed (float* xd = t_xd)
         {
             for (int t = 0; t < tokens; t++)
+                Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, K), new Span<sbyte>(xq + t * K, K), new Span<float>(xd + t * blocks, blocks));
+            // Rows outer, tokens inner: each row is read from memory once and reused from L1 for every token.
+            for (int r = r0; r < r1; r++)
             {
-                Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, K), new Span<sbyte>(xq, K), new Span<float>(xd, blocks));
-                for (int r = r0; r < r1; r++)
-                    y[(long)t * yStride + r] = RowDot(_codes.Pointer + (long)r * K, _scales.Pointer + (long)r * blocks, xq, xd, blocks);
+                sbyte* w = _codes.Pointer + (long)r * K;
+                float* wd = _scales.Pointer + (long)r * blocks;
+                for (int t = 0; t < tokens; t++)
+                    y[(long)t * yStride + r] = RowDot(w, wd, xq + t * K, xd + t * blocks, blocks);
             }
         }
     }

@@ -53,10 +53,20 @@ public sealed unsafe class HalfDotTests
             }
             // One row against 2..4 token vectors (the four rows' x reuse the same buffer with stride 0 here is
             // avoided: use distinct vectors made from the rows themselves).
-            var xs = new float[4 * k];
+            var xs = new float[8 * k];
             for (int i = 0; i < xs.Length; i++) xs[i] = (float)(rng.NextDouble() * 2 - 1);
             fixed (float* xsp = xs)
             {
+                var eight = new float[8];
+                fixed (float* e = eight)
+                {
+                    HalfDot.DotTokens8(r, xsp, k, k, e);
+                    for (int t = 0; t < 8; t++)
+                    {
+                        float expected = HalfDot.DotScalar(r, xsp + t * k, k);
+                        Assert.Equal(expected, eight[t], Math.Max(1e-3f, Math.Abs(expected) * 1e-5f));
+                    }
+                }
                 for (int tokens = 2; tokens <= 4; tokens++)
                 {
                     HalfDot.DotTokens(r, xsp, k, tokens, k, y);
