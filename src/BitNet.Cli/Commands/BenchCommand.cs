@@ -49,13 +49,18 @@ internal static class BenchCommand
             $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {TernaryMatMul.InstructionSet} kernels");
 
         double bandwidth = MemoryBandwidthProbe.MeasureGBs(pool);
+        ResetPeakRss(); // the probe's buffer is not the engine's memory
         log.WriteLine($"memory read bandwidth: {bandwidth:F1} GB/s");
         var bench = new EngineBenchmark(model, pool);
         PrefillResult? prefill = null;
         if (p > 0)
         {
-            prefill = bench.Prefill(p, reps);
+            var pf = profile ? new ForwardProfile() : null;
+            prefill = bench.Prefill(p, reps, pf);
             log.WriteLine($"prefill pp{p}: {prefill.MedianTokS:F1} tok/s (min {prefill.MinTokS:F1}, max {prefill.MaxTokS:F1})");
+            if (pf is not null)
+                foreach (var (stage, time) in pf.Entries())
+                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / ((double)p * (reps + 1)),8:F3} ms/token {100 * time / pf.Total,5:F1}%");
         }
         var decode = new List<DecodeResult>();
         foreach (int b in batches)
@@ -120,6 +125,13 @@ internal static class BenchCommand
             stdout.WriteByte((byte)'\n');
         }
         return 0;
+    }
+
+    /// <summary>Restarts the peak-RSS counter (Linux: writing 5 to /proc/self/clear_refs); elsewhere a no-op.</summary>
+    private static void ResetPeakRss()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Peak resident set (Linux VmHWM; elsewhere the process's peak working set).</summary>
