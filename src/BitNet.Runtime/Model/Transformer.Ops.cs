@@ -234,7 +234,7 @@ public sealed unsafe partial class Transformer
     {
         private readonly List<IDisposable> _owned = [];
 
-        public Scratch(ModelConfig c, int maxTokens, WorkerPool pool)
+        public Scratch(ModelConfig c, int maxTokens)
         {
             int wide = Math.Max(Math.Max(c.Embedding, c.QDim), c.FeedForward);
             X = Alloc((long)maxTokens * c.Embedding);
@@ -254,7 +254,6 @@ public sealed unsafe partial class Transformer
             Slots = new int[maxTokens];
             InvFreq = new double[c.RopeDim / 2];
             for (int j = 0; j < InvFreq.Length; j++) InvFreq[j] = Math.Pow(c.RopeTheta, -2.0 * j / c.RopeDim);
-            _ = pool;
         }
 
         public float* X, Xn, Q, K, V, Att, Gate, Up, Tmp, RopeCos, RopeSin;

@@ -24,7 +24,7 @@ public sealed unsafe partial class Transformer : IDisposable
         _c = weights.Config;
         _pool = pool;
         MaxBatchTokens = maxBatchTokens;
-        _s = new Scratch(_c, maxBatchTokens, pool);
+        _s = new Scratch(_c, maxBatchTokens);
         _s.AttentionWork = new AttentionWork(this);
         _s.HeadWork = new HeadWork(this);
     }

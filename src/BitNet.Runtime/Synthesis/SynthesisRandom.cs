@@ -10,29 +10,12 @@ namespace BitNet.Runtime.Synthesis;
 /// </summary>
 internal struct SynthesisRandom
 {
-    private ulong _s0, _s1, _s2, _s3;
+    private Sampling.Xoshiro256StarStar _rng;
 
-    public SynthesisRandom(ulong seed, ulong stream)
-    {
-        ulong x = seed ^ (stream * 0xD1B54A32D192ED03UL) ^ 0x5851F42D4C957F2DUL;
-        _s0 = SplitMix(ref x);
-        _s1 = SplitMix(ref x);
-        _s2 = SplitMix(ref x);
-        _s3 = SplitMix(ref x);
-    }
+    public SynthesisRandom(ulong seed, ulong stream) =>
+        _rng = new Sampling.Xoshiro256StarStar(seed ^ (stream * 0xD1B54A32D192ED03UL) ^ 0x5851F42D4C957F2DUL);
 
-    public ulong NextUInt64()
-    {
-        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0;
-        _s3 ^= _s1;
-        _s1 ^= _s2;
-        _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = ulong.RotateLeft(_s3, 45);
-        return result;
-    }
+    public ulong NextUInt64() => _rng.NextUInt64();
 
     /// <summary>Uniform in [0, 1) with 24 bits.</summary>
     public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
@@ -67,13 +50,6 @@ internal struct SynthesisRandom
         for (; i < codes.Length; i++) codes[i] = (byte)((codes[i] * 3) >> 8);
     }
 
-    private static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }
 
 /// <summary>

@@ -55,7 +55,7 @@ public static class ServerSetup
     {
         builder.Services.AddSingleton<ServerTelemetry>();
         string otlp = builder.Configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.OtlpEndpoint)}"] ?? "";
-        var otel = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("bitnet-server"))
             .WithMetrics(m =>
             {
@@ -67,7 +67,6 @@ public static class ServerSetup
                 t.AddSource(ServerTelemetry.ActivitySourceName).AddAspNetCoreInstrumentation();
                 if (otlp.Length > 0) t.AddOtlpExporter(e => e.Endpoint = new Uri(otlp));
             });
-        _ = otel;
         return builder;
     }
 

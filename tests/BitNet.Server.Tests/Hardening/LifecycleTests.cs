@@ -5,7 +5,6 @@ using BitNet.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace BitNet.Server.Tests.Hardening;
 
@@ -39,7 +38,6 @@ public sealed class LifecycleTests
         for (int i = 0; i < 3; i++) await reader.ReadLineAsync();
 
         // SIGTERM equivalent: the host stops while the stream is running.
-        var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = Task.Run(() => host.StopAsync(CancellationToken.None));
         for (int i = 0; i < 100 && host.State != BitNet.Server.Hosting.ModelState.Stopping; i++) await Task.Delay(10);
         using (var refused = await client.PostAsync("/v1/chat/completions", new StringContent(
@@ -54,7 +52,6 @@ public sealed class LifecycleTests
         Assert.Contains("\"finish_reason\":\"length\"", rest);
         Assert.EndsWith("data: [DONE]\n\n", rest);
         await stopping.WaitAsync(TimeSpan.FromSeconds(30));
-        _ = lifetime;
     }
 
     [Fact]
