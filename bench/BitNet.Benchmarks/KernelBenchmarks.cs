@@ -7,11 +7,17 @@ namespace BitNet.Benchmarks;
 /// <summary>
 /// The kernels of one 2B4T token, single-threaded, on 2B4T shapes: ternary GEMV (decode) and GEMM (prefill / batched
 /// decode) per format, activation quantization, the F16 and Q8 LM head (a slice of its rows) and attention.
-/// [MemoryDiagnoser] proves the steady state allocates nothing.
+/// [MemoryDiagnoser] proves the steady state allocates nothing. Every kernel variant this CPU runs is measured.
 /// </summary>
 [MemoryDiagnoser]
 public unsafe class KernelBenchmarks
 {
+    public static IEnumerable<string> Variants => KernelSet.Supported.Select(k => k.Name);
+
+    [ParamsSource(nameof(Variants))]
+    public string Kernels { get; set; } = "scalar";
+
+    private KernelSet _kernels = KernelSet.Scalar;
     private NativeBuffer<byte> _weights = null!;
     private TernaryMatrix _matrix = null!;
     private QuantizedActivations _act = null!;
@@ -32,6 +38,7 @@ public unsafe class KernelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        _kernels = KernelSet.Select(Kernels);
         var parts = Shape.Split('x');
         int k = int.Parse(parts[0]), n = int.Parse(parts[1]);
         var format = Layout == TernaryLayout.I2S ? TensorFormats.I2_S : TensorFormats.TQ2_0;
@@ -45,7 +52,7 @@ public unsafe class KernelBenchmarks
         _act = new QuantizedActivations(Tokens, k);
         _x = new float[Tokens * k];
         for (int i = 0; i < _x.Length; i++) _x[i] = (float)(rng.NextDouble() - 0.5);
-        fixed (float* xp = _x) _act.Quantize(xp, Tokens, k, k);
+        fixed (float* xp = _x) _act.Quantize(_kernels, xp, Tokens, k, k);
         _y = new float[Tokens * n];
         _q = new sbyte[k];
     }
@@ -53,11 +60,11 @@ public unsafe class KernelBenchmarks
     [Benchmark]
     public void TernaryMatMul()
     {
-        fixed (float* y = _y) BitNet.Runtime.Kernels.TernaryMatMul.Compute(_matrix, _act, y, _matrix.N, 0, _matrix.N);
+        fixed (float* y = _y) _kernels.TernaryMatMul(_matrix, _act, y, _matrix.N, 0, _matrix.N);
     }
 
     [Benchmark]
-    public float ActivationQuantization() => ActivationQuantizer.Quantize(_x.AsSpan(0, _matrix.K), _q.AsSpan(0, _matrix.K));
+    public float ActivationQuantization() => _kernels.QuantizeRow(_x.AsSpan(0, _matrix.K), _q.AsSpan(0, _matrix.K));
 
     [GlobalCleanup]
     public void Cleanup()
@@ -71,6 +78,12 @@ public unsafe class KernelBenchmarks
 [MemoryDiagnoser]
 public unsafe class HeadAndAttentionBenchmarks
 {
+    [ParamsSource(nameof(Variants))]
+    public string Kernels { get; set; } = "scalar";
+
+    public static IEnumerable<string> Variants => KernelBenchmarks.Variants;
+
+    private KernelSet _kernels = KernelSet.Scalar;
     private const int Rows = 8192, Dim = 2560;
     private ushort[] _f16 = null!;
     private FloatMatrix _head = null!;
@@ -85,6 +98,7 @@ public unsafe class HeadAndAttentionBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        _kernels = KernelSet.Select(Kernels);
         var rng = new Random(2);
         _f16 = new ushort[Rows * Dim];
         for (int i = 0; i < _f16.Length; i++) _f16[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() - 0.5));
@@ -106,20 +120,20 @@ public unsafe class HeadAndAttentionBenchmarks
     [Benchmark]
     public void HeadF16()
     {
-        fixed (float* x = _x) fixed (float* y = _y) _head.MatMul(x, 1, Dim, y, Rows, 0, Rows, _scratch);
+        fixed (float* x = _x) fixed (float* y = _y) _head.MatMul(_kernels, x, 1, Dim, y, Rows, 0, Rows, _scratch);
     }
 
     [Benchmark]
     public void HeadQ8()
     {
-        fixed (float* x = _x) fixed (float* y = _y) _q8.MatMul(x, 1, Dim, y, Rows, 0, Rows, _scratch);
+        fixed (float* x = _x) fixed (float* y = _y) _q8.MatMul(_kernels, x, 1, Dim, y, Rows, 0, Rows, _scratch);
     }
 
     [Benchmark]
     public void AttentionOneHead()
     {
         fixed (float* q = _x) fixed (float* k = _keys) fixed (float* v = _values) fixed (float* o = _out)
-            AttentionKernel.Attend(q, k, v, 640, Context, 128, _scores, o);
+            _kernels.Attend(q, k, v, 640, Context, 128, _scores, o);
     }
 
     [GlobalCleanup]

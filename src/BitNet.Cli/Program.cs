@@ -13,5 +13,6 @@ var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) l
     BenchCommand.Create(),
     PullCommand.Create(),
     StressCommand.Create(),
+    SelftestCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

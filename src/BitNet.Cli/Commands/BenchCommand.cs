@@ -26,27 +26,28 @@ internal static class BenchCommand
         var head = new Option<string>("--head") { Description = "LM head storage: native or q8_0 (requantized at load)", DefaultValueFactory = _ => "native" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)" };
         var profile = new Option<bool>("--profile") { Description = "Print where single-sequence decode time goes" };
+        var kernels = CommonOptions.Kernels();
         var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
-            { model, prompt, gen, threads, batch, reps, head, json, profile };
+            { model, prompt, gen, threads, batch, reps, head, json, profile, kernels };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(threads),
-            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile))));
+            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels))));
         return cmd;
     }
 
-    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile)
+    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels)
     {
         if (p < 0 || n < 1 || reps < 1) throw new CliException("-p must be >= 0, -n and -r >= 1");
         var batches = CommonOptions.ParseTokenList(batchList);
         if (batches.Any(b => b < 1 || b > 256)) throw new CliException("--batch sizes must be 1..256");
         var log = json ? TextWriter.Null : Console.Error;
         var sw = Stopwatch.StartNew();
-        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Head = ModelLoadOptions.ParseHead(head) });
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Head = ModelLoadOptions.ParseHead(head), Kernels = CommonOptions.ParseKernels(kernels) });
         double loadSeconds = sw.Elapsed.TotalSeconds;
         if (p + 1 > model.Config.Context || n + 2 > model.Config.Context)
             throw new CliException($"-p {p} / -n {n} exceed the model's context of {model.Config.Context}");
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         log.WriteLine($"model {Path.GetFileName(modelPath)}: {model.Config.Architecture}, {model.WeightBytesPerToken / 1e6:F1} MB of weights per token " +
-            $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {TernaryMatMul.InstructionSet} kernels");
+            $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {model.Weights.Kernels.Name} kernels");
 
         double bandwidth = MemoryBandwidthProbe.MeasureGBs(pool);
         ResetPeakRss(); // the probe's buffer is not the engine's memory
@@ -92,7 +93,7 @@ internal static class BenchCommand
             w.WriteStartObject();
             w.WriteString("model", Path.GetFileName(modelPath));
             w.WriteNumber("threads", pool.ThreadCount);
-            w.WriteString("kernels", TernaryMatMul.InstructionSet);
+            w.WriteString("kernels", model.Weights.Kernels.Name);
             w.WriteString("head", model.Weights.Head.FormatName);
             if (prefill is not null)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Threading;
 
 namespace BitNet.Cli.Commands;
@@ -18,6 +19,25 @@ internal static class CommonOptions
         Description = "Worker threads for the kernels (default: processor count)",
         DefaultValueFactory = _ => WorkerPool.DefaultThreadCount,
     };
+
+    public static Option<string> Kernels() => new("--kernels")
+    {
+        Description = $"Kernel variant: auto (the best this CPU runs), {string.Join(", ", KernelSet.All.Select(k => k.Name))} " +
+            $"(default: ${KernelSet.EnvironmentVariable} or auto)",
+    };
+
+    /// <summary>The variant named by --kernels, or the default (BITNET_KERNELS, else the best); a bad name is a user error.</summary>
+    public static KernelSet ParseKernels(string? name)
+    {
+        try
+        {
+            return name is null ? KernelSet.Default : KernelSet.Select(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(name is null ? $"{KernelSet.EnvironmentVariable}: {e.Message}" : $"--kernels: {e.Message}");
+        }
+    }
 
     public static Option<string> Tokens(bool required) => new("--tokens")
     {

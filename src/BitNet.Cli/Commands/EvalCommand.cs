@@ -18,18 +18,19 @@ internal static class EvalCommand
         var top = new Option<int>("--top") { Description = "Print only the K largest logits per position" };
         var threads = CommonOptions.Threads();
         var chunk = new Option<int>("--chunk") { Description = "Prompt chunk size", DefaultValueFactory = _ => 64 };
-        var cmd = new Command("eval", "Print the logits after each of the given tokens (teacher forcing)") { model, tokens, top, threads, chunk };
+        var kernels = CommonOptions.Kernels();
+        var cmd = new Command("eval", "Print the logits after each of the given tokens (teacher forcing)") { model, tokens, top, threads, chunk, kernels };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(tokens)!, r.GetValue(top),
-            r.GetValue(threads), r.GetValue(chunk))));
+            r.GetValue(threads), r.GetValue(chunk), r.GetValue(kernels))));
         return cmd;
     }
 
-    private static int Run(string modelPath, string tokenList, int top, int threads, int chunk)
+    private static int Run(string modelPath, string tokenList, int top, int threads, int chunk, string? kernels)
     {
         var ids = CommonOptions.ParseTokenList(tokenList);
         if (top < 0) throw new CliException("--top must be >= 0");
         if (chunk < 1) throw new CliException("--chunk must be >= 1");
-        using var model = BitNetModel.Load(modelPath);
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Kernels = CommonOptions.ParseKernels(kernels) });
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         using var session = new ModelSession(model, pool, maxChunk: chunk);
         if (ids.Length > session.ContextLength)

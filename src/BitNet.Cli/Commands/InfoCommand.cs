@@ -43,7 +43,7 @@ internal static class InfoCommand
             long ternary = weights.Layers.Sum(l => l.Matrices.Sum(m => m.TotalBytes));
             long head = weights.Head.BytesPerPass;
             Console.WriteLine($"per token:     {(ternary + head) / 1e6:F1} MB of weights read ({ternary / 1e6:F1} MB ternary + {head / 1e6:F1} MB head)");
-            Console.WriteLine($"kernels:       {TernaryMatMul.InstructionSet}");
+            Console.WriteLine($"kernels:       {weights.Kernels.Name}");
             weights.Dispose();
         }
         if (all)

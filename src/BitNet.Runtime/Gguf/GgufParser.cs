@@ -50,8 +50,10 @@ internal static unsafe class GgufParser
                 throw new InvalidDataException($"general.alignment = {a} is not a power of two up to 1 MiB");
             alignment = (int)a;
         }
-        bool bitnetFile = (metadata.GetStringOrNull("general.architecture") ?? "")
-            .StartsWith("bitnet", StringComparison.Ordinal);
+        // bitnet.cpp writes its I2_S tensors (id 36) into bitnet* files and into the `llama` files of the Falcon3 /
+        // Llama3-1.58 family; upstream ggml's 36 was a runtime-only repacked type that never reached a file.
+        string arch = metadata.GetStringOrNull("general.architecture") ?? "";
+        bool bitnetFile = arch.StartsWith("bitnet", StringComparison.Ordinal) || arch == "llama";
 
         // Capacity grows with the entries actually read, not with the count the header claims.
         int capacity = (int)Math.Min(nTensors, 4096);

@@ -61,39 +61,16 @@ public sealed unsafe class FloatMatrix : IRowMatrix
     }
 
     /// <summary>
-    /// y[t * yStride + r] = dot(row r, x[t * xStride ..]) for rows [r0, r1) and every token; the row is decoded once
-    /// into <paramref name="scratch"/> (length K) and reused for all tokens.
+    /// y[t * yStride + r] = dot(row r, x[t * xStride ..]) for rows [r0, r1) and every token. F16 rows go through the
+    /// kernel set's fused convert + FMA; other formats decode a row once into <paramref name="scratch"/> (length K) and
+    /// reuse it for all tokens.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
+    public void MatMul(KernelSet kernels, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
         if (Format.Type == GgmlType.F16)
         {
-            // Fused convert + FMA, one row at a time: a single sequential stream runs at memory bandwidth (interleaving
-            // rows measured much slower from DRAM). With several tokens each row is widened once per group of four.
-            ushort* rows = (ushort*)Data;
-            float* eight = stackalloc float[8];
-            for (int r = r0; r < r1; r++)
-            {
-                ushort* row = rows + (long)r * K;
-                if (tokens == 1)
-                {
-                    y[r] = HalfDot.Dot(row, x, K);
-                    continue;
-                }
-                int t = 0;
-                for (; t + 8 <= tokens; t += 8)
-                {
-                    HalfDot.DotTokens8(row, x + (long)t * xStride, xStride, K, eight);
-                    for (int i = 0; i < 8; i++) y[(long)(t + i) * yStride + r] = eight[i];
-                }
-                for (; t < tokens; t += 4)
-                {
-                    int n = Math.Min(4, tokens - t);
-                    HalfDot.DotTokens(row, x + (long)t * xStride, xStride, n, K, eight);
-                    for (int i = 0; i < n; i++) y[(long)(t + i) * yStride + r] = eight[i];
-                }
-            }
+            kernels.HalfRows((ushort*)Data, K, x, tokens, xStride, y, yStride, r0, r1);
             return;
         }
         for (int r = r0; r < r1; r++)

@@ -17,6 +17,6 @@ public unsafe interface IRowMatrix
     /// <summary>Display name of the storage format.</summary>
     string FormatName { get; }
 
-    /// <summary>y[t * yStride + r] = row r . x[t] for rows [r0, r1); <paramref name="scratch"/> holds K floats.</summary>
-    void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch);
+    /// <summary>y[t * yStride + r] = row r . x[t] for rows [r0, r1) with the given kernels; <paramref name="scratch"/> holds K floats.</summary>
+    void MatMul(KernelSet kernels, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch);
 }

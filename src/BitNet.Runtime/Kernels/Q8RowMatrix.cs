@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace BitNet.Runtime.Kernels;
 
@@ -59,7 +57,7 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void MatMul(float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
+    public void MatMul(KernelSet kernels, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
         int blocks = K / Block;
         if (t_xq is null || t_xq.Length < tokens * K) t_xq = new sbyte[tokens * K];
@@ -69,43 +67,8 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
         {
             for (int t = 0; t < tokens; t++)
                 Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, K), new Span<sbyte>(xq + t * K, K), new Span<float>(xd + t * blocks, blocks));
-            // Rows outer, tokens inner: each row is read from memory once and reused from L1 for every token.
-            for (int r = r0; r < r1; r++)
-            {
-                sbyte* w = _codes.Pointer + (long)r * K;
-                float* wd = _scales.Pointer + (long)r * blocks;
-                for (int t = 0; t < tokens; t++)
-                    y[(long)t * yStride + r] = RowDot(w, wd, xq + t * K, xd + t * blocks, blocks);
-            }
+            kernels.Q8Rows(_codes.Pointer, _scales.Pointer, K, xq, xd, tokens, y, yStride, r0, r1);
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float RowDot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
-    {
-        if (Avx2.IsSupported && Fma.IsSupported)
-        {
-            var ones = Vector256.Create((short)1);
-            var acc = Vector256<float>.Zero;
-            for (int b = 0; b < blocks; b++)
-            {
-                var wv = Avx.LoadVector256(w + b * Block);
-                var xv = Avx.LoadVector256(xq + b * Block);
-                // Signed x signed through maddubs: |w| (unsigned) times x with w's sign; pairs stay within int16.
-                var prod = Avx2.MultiplyAddAdjacent(Avx2.Abs(wv), Avx2.Sign(xv, wv));
-                var isum = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(prod, ones));
-                acc = Fma.MultiplyAdd(isum, Vector256.Create(wd[b] * xd[b]), acc);
-            }
-            return Vector256.Sum(acc);
-        }
-        float sum = 0;
-        for (int b = 0; b < blocks; b++)
-        {
-            int isum = 0;
-            for (int i = 0; i < Block; i++) isum += w[b * Block + i] * xq[b * Block + i];
-            sum += isum * (wd[b] * xd[b]);
-        }
-        return sum;
     }
 
     public void Dispose()

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 
 namespace BitNet.Runtime.Kernels;
 
@@ -51,7 +50,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
     public int SumsPerToken => K / SumBlock;
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
-    public void Quantize(float* x, int tokens, int k, int xStride)
+    public void Quantize(KernelSet kernels, float* x, int tokens, int k, int xStride)
     {
         if (tokens > MaxTokens || k > MaxK)
             throw new ArgumentOutOfRangeException(nameof(tokens), $"{tokens} x {k} exceeds the {MaxTokens} x {MaxK} buffer");
@@ -62,7 +61,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         {
             var src = new ReadOnlySpan<float>(x + (long)t * xStride, k);
             var dst = new Span<sbyte>(Q + (long)t * k, k);
-            Scale[t] = ActivationQuantizer.Quantize(src, dst);
+            Scale[t] = kernels.QuantizeRow(src, dst);
             var sums = new Span<int>(BlockSums + (long)t * (k / SumBlock), k / SumBlock);
             ActivationQuantizer.BlockSums(dst, sums);
             int total = 0;
@@ -94,44 +93,24 @@ public sealed unsafe class QuantizedActivations : IDisposable
     }
 }
 
-/// <summary>Per-token absmax int8 quantization (scalar reference + vector path with identical results).</summary>
-public static class ActivationQuantizer
+/// <summary>Per-token absmax int8 quantization: the scale here, the rounding loop in the instruction set's primitive.</summary>
+internal static unsafe class ActivationQuantizer
 {
     public const float MinAbsMax = 1e-5f;
 
     /// <summary>Quantizes one row; returns the dequantization scale m/127.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Quantize(ReadOnlySpan<float> x, Span<sbyte> q)
+    public static float Quantize<TIsa>(ReadOnlySpan<float> x, Span<sbyte> q) where TIsa : struct, IKernelIsa
     {
+        Debug.Assert(q.Length >= x.Length);
         // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
         float m = MathF.Max(MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x)), MinAbsMax);
         if (!float.IsFinite(m)) m = float.MaxValue; // NaN/Inf input: keep going, the caller detects non-finite output
-        float s = 127f / m;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vs = Vector256.Create(s);
-            var lo = Vector256.Create(-128f);
-            var hi = Vector256.Create(127f);
-            for (; i + 32 <= x.Length; i += 32)
-            {
-                var a = Q8(Vector256.Create(x.Slice(i, 8)), vs, lo, hi);
-                var b = Q8(Vector256.Create(x.Slice(i + 8, 8)), vs, lo, hi);
-                var c = Q8(Vector256.Create(x.Slice(i + 16, 8)), vs, lo, hi);
-                var d = Q8(Vector256.Create(x.Slice(i + 24, 8)), vs, lo, hi);
-                // Narrow int32 -> int16 -> int8; values are already clamped, so narrowing is exact.
-                var ab = Vector256.Narrow(a, b);
-                var cd = Vector256.Narrow(c, d);
-                Vector256.Narrow(ab, cd).CopyTo(q.Slice(i, 32));
-            }
-        }
-        for (; i < x.Length; i++)
-            q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * s, MidpointRounding.ToEven), -128f, 127f);
+        fixed (float* xp = x)
+        fixed (sbyte* qp = q)
+            TIsa.QuantizeRow(xp, qp, x.Length, 127f / m);
         return m / 127f;
     }
-
-    private static Vector256<int> Q8(Vector256<float> x, Vector256<float> s, Vector256<float> lo, Vector256<float> hi) =>
-        Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(x * s), lo), hi));
 
     /// <summary>Sums of q over consecutive 128-element blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

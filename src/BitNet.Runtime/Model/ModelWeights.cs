@@ -28,8 +28,10 @@ public sealed class LayerWeights
 /// </summary>
 public sealed class ModelWeights : IDisposable
 {
-    private ModelWeights(ModelConfig config, FloatMatrix embedding, float[] outputNorm, IRowMatrix head, bool tied, LayerWeights[] layers)
+    private ModelWeights(ModelConfig config, FloatMatrix embedding, float[] outputNorm, IRowMatrix head, bool tied, LayerWeights[] layers,
+        KernelSet kernels)
     {
+        Kernels = kernels;
         TiedHead = tied;
         Config = config;
         Embedding = embedding;
@@ -44,6 +46,9 @@ public sealed class ModelWeights : IDisposable
     public IRowMatrix Head { get; }           // [vocab, d] (token_embd when tied), possibly requantized
     public IReadOnlyList<LayerWeights> Layers { get; }
     public bool TiedHead { get; }
+
+    /// <summary>The kernel variant every matrix of this model runs with, chosen once at load.</summary>
+    public KernelSet Kernels { get; }
 
     /// <summary>Binds and validates every tensor the architecture needs; names what is missing or malformed.</summary>
     public static unsafe ModelWeights Load(GgufFile file, ModelLoadOptions? options = null)
@@ -84,7 +89,7 @@ public sealed class ModelWeights : IDisposable
                 Down = TernaryLoader.Load(file, p + "ffn_down", config.FeedForward, d),
             };
         }
-        return new ModelWeights(config, embedding, outputNorm, head, tied, layers);
+        return new ModelWeights(config, embedding, outputNorm, head, tied, layers, options.Kernels ?? KernelSet.Default);
     }
 
     private static unsafe FloatMatrix LoadFloatMatrix(GgufFile file, GgufTensorInfo info, int k, int n)
@@ -139,6 +144,9 @@ public enum HeadFormat
 public sealed record ModelLoadOptions
 {
     public HeadFormat Head { get; init; } = HeadFormat.Native;
+
+    /// <summary>The kernel variant (null: <see cref="KernelSet.Default"/>, i.e. BITNET_KERNELS or the best this CPU runs).</summary>
+    public KernelSet? Kernels { get; init; }
 
     public static HeadFormat ParseHead(string text) => text.ToLowerInvariant() switch
     {

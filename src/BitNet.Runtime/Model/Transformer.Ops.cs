@@ -13,7 +13,7 @@ public sealed unsafe partial class Transformer
     private void Quantize(int tokens, int width)
     {
         long start = Stamp();
-        _s.Act.Quantize(_s.Xn, tokens, width, width);
+        _s.Act.Quantize(_w.Kernels, _s.Xn, tokens, width, width);
         Record(ForwardProfile.Stage.ActivationQuant, start);
     }
 
@@ -119,7 +119,7 @@ public sealed unsafe partial class Transformer
     {
         long start = Stamp();
         var work = _s.MatMulWork;
-        work.Set(_s.Act, _pool.ThreadCount, m0, y0, stride0, m1, y1, stride1, m2, y2, stride2);
+        work.Set(_w.Kernels, _s.Act, _pool.ThreadCount, m0, y0, stride0, m1, y1, stride1, m2, y2, stride2);
         _pool.Run(work, work.Chunks);
         Record(ForwardProfile.Stage.TernaryMatMul, start);
     }
@@ -145,14 +145,16 @@ public sealed unsafe partial class Transformer
         private readonly int[] _stride = new int[3];
         private readonly int[] _chunks = new int[3];
         private QuantizedActivations? _act;
+        private KernelSet _kernels = KernelSet.Scalar;
         private int _count;
         private int _chunkRows;
 
         public int Chunks { get; private set; }
 
-        public void Set(QuantizedActivations act, int threads, TernaryMatrix m0, float* y0, int s0,
+        public void Set(KernelSet kernels, QuantizedActivations act, int threads, TernaryMatrix m0, float* y0, int s0,
             TernaryMatrix? m1, float* y1, int s1, TernaryMatrix? m2, float* y2, int s2)
         {
+            _kernels = kernels;
             _act = act;
             _m[0] = m0; _y[0] = (nint)y0; _stride[0] = s0;
             _m[1] = m1; _y[1] = (nint)y1; _stride[1] = s1;
@@ -178,7 +180,7 @@ public sealed unsafe partial class Transformer
             var m = _m[i]!;
             int r0 = index * _chunkRows;
             int r1 = Math.Min(m.N, r0 + _chunkRows);
-            TernaryMatMul.Compute(m, _act!, (float*)_y[i], _stride[i], r0, r1);
+            _kernels.TernaryMatMul(m, _act!, (float*)_y[i], _stride[i], r0, r1);
         }
     }
 
@@ -204,7 +206,7 @@ public sealed unsafe partial class Transformer
 
             float* keys = Cache!.Keys(s.Slots[t], Layer) + g * hd;
             float* values = Cache.Values(s.Slots[t], Layer) + g * hd;
-            AttentionKernel.Attend(s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
+            owner._w.Kernels.Attend(s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
         }
     }
 
@@ -225,7 +227,7 @@ public sealed unsafe partial class Transformer
             if (t_row is null || t_row.Length < head.K) t_row = new float[head.K];
             int r0 = index * ChunkRows;
             int r1 = Math.Min(head.N, r0 + ChunkRows);
-            head.MatMul(X, Tokens, head.K, Y, head.N, r0, r1, t_row);
+            head.MatMul(owner._w.Kernels, X, Tokens, head.K, Y, head.N, r0, r1, t_row);
         }
     }
 

@@ -67,7 +67,7 @@ public static class TensorFormats
 
     /// <summary>
     /// The format of a type id, or null when this runtime cannot read it. <paramref name="bitnetFile"/> says whether
-    /// the file comes from bitnet.cpp (architecture starts with "bitnet"): only then is id 36 I2_S.
+    /// the file may come from bitnet.cpp (architecture bitnet* or llama): only then is id 36 I2_S.
     /// </summary>
     public static TensorFormat? Find(uint typeId, bool bitnetFile)
     {

@@ -1,4 +1,3 @@
-using BitNet.Runtime.Kernels;
 using BitNet.Server.Contracts;
 using BitNet.Server.Options;
 using Microsoft.Extensions.Options;
@@ -32,6 +31,6 @@ public static class ModelsEndpoints
         var c = engine.Model.Config;
         return new ModelCard(host.ModelId, "model", host.LoadedAt.ToUnixTimeSeconds(), "bitnet-server",
             new ModelMeta(c.Architecture, engine.ContextLength, c.Context, c.Vocab, c.Embedding, c.Layers, host.ChatFormat!.Name,
-                o.Parallel, TernaryMatMul.InstructionSet, engine.Model.File.Length));
+                o.Parallel, engine.Model.Weights.Kernels.Name, engine.Model.File.Length));
     }
 }

@@ -1,6 +1,7 @@
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Model;
 using BitNet.Runtime.Quantization;
+using BitNet.Runtime.Diagnostics;
 using BitNet.Runtime.Tests.Reference;
 using BitNet.Runtime.Threading;
 using Xunit.Abstractions;
@@ -25,7 +26,7 @@ public sealed unsafe class Q8HeadTests(ITestOutputHelper output)
             var source = new FloatMatrix("w", TensorFormats.F32, (byte*)wp, w.Length * 4L, k, n);
             using var q8 = new Q8RowMatrix(source);
             var y = new float[n];
-            fixed (float* yp = y) q8.MatMul(xp, 1, k, yp, n, 0, n, new float[k]);
+            fixed (float* yp = y) q8.MatMul(KernelSet.Best, xp, 1, k, yp, n, 0, n, new float[k]);
 
             var xq = new sbyte[k]; var xd = new float[k / 32];
             Q8RowMatrix.Quantize(x, xq, xd);

@@ -1,5 +1,6 @@
 using BitNet.Runtime.KvCache;
 using BitNet.Runtime.Model;
+using BitNet.Runtime.Diagnostics;
 using BitNet.Runtime.Tests.Reference;
 using BitNet.Runtime.Threading;
 

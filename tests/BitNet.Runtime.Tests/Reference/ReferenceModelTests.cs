@@ -1,5 +1,4 @@
-using BitNet.Runtime.Model;
-using BitNet.Runtime.Threading;
+using BitNet.Runtime.Diagnostics;
 using Xunit.Abstractions;
 
 namespace BitNet.Runtime.Tests.Reference;
@@ -43,41 +42,52 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void TeacherForcedLogitsMatchReference(string dir, string file)
+    public void TeacherForcedLogitsAndGreedyTokensMatchReference(string dir, string file)
     {
-        using var model = BitNetModel.Load(TestPaths.SharedFile("reference", dir, file));
-        using var pool = new WorkerPool(2);
-        using var session = new ModelSession(model, pool, maxChunk: 64);
-        foreach (var c in Cases(dir))
+        var results = ReferenceCheck.Run(TestPaths.SharedFile("reference", dir, file), Cases(dir));
+        Assert.Equal(Cases(dir).Count, results.Count);
+        foreach (var r in results)
         {
-            session.Reset();
-            var logits = session.Feed(c.AllTokens, allLogits: true);
-            var report = LogitComparison.Compare(c.Logits, logits, model.Config.Vocab);
-            output.WriteLine($"{file} {c.Name}: {report}");
-            Assert.True(report.Passes, $"{file} {c.Name}: {report}");
+            output.WriteLine(r.ToString());
+            Assert.True(r.Logits.Passes, r.ToString());
+            Assert.True(r.GreedyMismatch is null, r.ToString());
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Models))]
-    public void GreedyGenerationMatchesReference(string dir, string file)
+    public static TheoryData<string, string> VariantsAndModels()
     {
-        using var model = BitNetModel.Load(TestPaths.SharedFile("reference", dir, file));
-        using var pool = new WorkerPool(2);
-        using var session = new ModelSession(model, pool, maxChunk: 32);
-        foreach (var c in Cases(dir))
+        var data = new TheoryData<string, string>();
+        foreach (var k in Runtime.Kernels.KernelSet.Supported)
         {
-            session.Reset();
-            var logits = session.Feed(c.PromptTokens);
-            for (int i = 0; i < c.GreedyTokens.Length; i++)
-            {
-                // Divergence is allowed after the reference's own near-tie.
-                var refRow = c.Logits[c.PromptTokens.Length - 1 + i];
-                if (LogitComparison.Margin(refRow, out _) < LogitComparison.MarginForTop1) break;
-                int next = LogitComparison.ArgMax(logits);
-                Assert.True(next == c.GreedyTokens[i], $"{file} {c.Name}: greedy token {i} is {next}, reference {c.GreedyTokens[i]}");
-                logits = session.Feed([next]);
-            }
+            data.Add(k.Name, "stories3m/stories3m-tq2_0.gguf");
+            data.Add(k.Name, "tiny-random/tiny-b158-i2_s.gguf");
         }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantsAndModels))]
+    public void EveryKernelVariantPassesTheReference(string variant, string model)
+    {
+        string dir = model.Split('/')[0];
+        var kernels = Runtime.Kernels.KernelSet.Select(variant);
+        foreach (var r in ReferenceCheck.Run(TestPaths.SharedFile("reference", dir, model.Split('/')[1]), Cases(dir), kernels))
+        {
+            output.WriteLine($"{variant}: {r}");
+            Assert.True(r.Passes, $"{variant}: {r}");
+        }
+    }
+
+    [Fact]
+    public void ACorruptedReferenceFailsTheCheck()
+    {
+        // The checker itself must be able to fail: shift one case's reference logits so its top-1 token changes.
+        var good = Cases("tiny-random")[0];
+        var logits = good.Logits.Select(r => (float[])r.Clone()).ToArray();
+        int top = LogitComparison.ArgMax(logits[0]);
+        logits[0][top] -= 50;
+        var bad = good with { Logits = logits };
+        var result = ReferenceCheck.Run(TestPaths.SharedFile("reference", "tiny-random", "tiny-b158-i2_s.gguf"), [bad]).Single();
+        Assert.False(result.Passes, result.ToString());
     }
 }

@@ -1,8 +1,8 @@
 using System.Text.Json;
 
-namespace BitNet.Runtime.Tests.Reference;
+namespace BitNet.Runtime.Diagnostics;
 
-/// <summary>One reference case (see ../shared/reference/README.md): tokens = prompt + greedy, logits[i] after tokens[0..i].</summary>
+/// <summary>One case of a reference folder's cases.json (../shared/reference/README.md): tokens = prompt + greedy, logits[i] after tokens[0..i].</summary>
 public sealed record ReferenceCase(string Name, int[] PromptTokens, int[] GreedyTokens, float[][] Logits)
 {
     public int[] AllTokens => [.. PromptTokens, .. GreedyTokens];

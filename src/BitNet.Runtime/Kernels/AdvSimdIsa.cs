@@ -1,0 +1,328 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// arm64 NEON (AdvSimd) primitives without the dot-product extension: Cortex-A72/A53 (Raspberry Pi 4/3), older
+/// Graviton1-class cores. Ternary codes (0..3) times int8 activations with widening multiply-accumulates into int16
+/// (<c>smlal</c>/<c>smlal2</c>), widened to int32 with a pairwise add (<c>sadalp</c>).
+/// Per 128 weights (I2_S, one token): 2 weight loads, 8 activation loads, 12 unpack ops (6 <c>ushr</c>, 6 <c>and</c>),
+/// 16 <c>smlal</c>/<c>smlal2</c>, and 2 <c>sadalp</c> per 8 blocks: 38.25 instructions.
+/// Accumulator bound: each code vector adds two products of at most 3 * 128 = 384 per int16 lane; a block's eight
+/// vectors go to two accumulators (four each: 8 products, 3072 per lane), widened every 8 blocks: 24576 &lt; 32767,
+/// even for hostile code 3 with all-(-128) activations.
+/// The F16 head widens halves with integer operations (no .NET API emits <c>fcvtl</c> from halves), exactly for every
+/// bit pattern, as the AVX2 variant does.
+/// </summary>
+internal unsafe struct AdvSimdIsa : IKernelIsa
+{
+    public static string Name => "AdvSimd";
+
+    public static bool IsSupported => AdvSimd.Arm64.IsSupported;
+
+    // ---------------------------------------------------------------- unpacking (shared with AdvSimdDpIsa)
+
+    /// <summary>
+    /// One I2_S block's 128 codes as eight vectors in weight order (c0 = w[0..16), c1 = w[16..32), ...): byte i of the
+    /// block holds w[i] in bits 7:6, w[32+i] in 5:4, w[64+i] in 3:2, w[96+i] in 1:0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void UnpackI2S(byte* p, out Vector128<sbyte> c0, out Vector128<sbyte> c1, out Vector128<sbyte> c2, out Vector128<sbyte> c3,
+        out Vector128<sbyte> c4, out Vector128<sbyte> c5, out Vector128<sbyte> c6, out Vector128<sbyte> c7)
+    {
+        var m = Vector128.Create((byte)3);
+        var lo = AdvSimd.LoadVector128(p);
+        var hi = AdvSimd.LoadVector128(p + 16);
+        c0 = AdvSimd.ShiftRightLogical(lo, 6).AsSByte();
+        c1 = AdvSimd.ShiftRightLogical(hi, 6).AsSByte();
+        c2 = AdvSimd.And(AdvSimd.ShiftRightLogical(lo, 4), m).AsSByte();
+        c3 = AdvSimd.And(AdvSimd.ShiftRightLogical(hi, 4), m).AsSByte();
+        c4 = AdvSimd.And(AdvSimd.ShiftRightLogical(lo, 2), m).AsSByte();
+        c5 = AdvSimd.And(AdvSimd.ShiftRightLogical(hi, 2), m).AsSByte();
+        c6 = AdvSimd.And(lo, m).AsSByte();
+        c7 = AdvSimd.And(hi, m).AsSByte();
+    }
+
+    /// <summary>
+    /// One half of a TQ2_0 block (32 code bytes, 128 weights) in weight order: byte m holds w[m] in bits 1:0, w[32+m] in
+    /// 3:2, w[64+m] in 5:4, w[96+m] in 7:6.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void UnpackTQ2Half(byte* p, out Vector128<sbyte> c0, out Vector128<sbyte> c1, out Vector128<sbyte> c2, out Vector128<sbyte> c3,
+        out Vector128<sbyte> c4, out Vector128<sbyte> c5, out Vector128<sbyte> c6, out Vector128<sbyte> c7)
+    {
+        var m = Vector128.Create((byte)3);
+        var lo = AdvSimd.LoadVector128(p);
+        var hi = AdvSimd.LoadVector128(p + 16);
+        c0 = AdvSimd.And(lo, m).AsSByte();
+        c1 = AdvSimd.And(hi, m).AsSByte();
+        c2 = AdvSimd.And(AdvSimd.ShiftRightLogical(lo, 2), m).AsSByte();
+        c3 = AdvSimd.And(AdvSimd.ShiftRightLogical(hi, 2), m).AsSByte();
+        c4 = AdvSimd.And(AdvSimd.ShiftRightLogical(lo, 4), m).AsSByte();
+        c5 = AdvSimd.And(AdvSimd.ShiftRightLogical(hi, 4), m).AsSByte();
+        c6 = AdvSimd.ShiftRightLogical(lo, 6).AsSByte();
+        c7 = AdvSimd.ShiftRightLogical(hi, 6).AsSByte();
+    }
+
+    /// <summary>acc += codes . q over 16 weights, into 8 int16 lanes (two products per lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<short> Mac(Vector128<short> acc, Vector128<sbyte> c, sbyte* q)
+    {
+        var x = AdvSimd.LoadVector128(q);
+        acc = AdvSimd.MultiplyWideningLowerAndAdd(acc, c.GetLower(), x.GetLower());
+        return AdvSimd.MultiplyWideningUpperAndAdd(acc, c, x);
+    }
+
+    /// <summary>128 weights in eight code vectors against q: even vectors into <paramref name="a"/>, odd into <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mac128(ref Vector128<short> a, ref Vector128<short> b, Vector128<sbyte> c0, Vector128<sbyte> c1, Vector128<sbyte> c2,
+        Vector128<sbyte> c3, Vector128<sbyte> c4, Vector128<sbyte> c5, Vector128<sbyte> c6, Vector128<sbyte> c7, sbyte* q)
+    {
+        a = Mac(a, c0, q); b = Mac(b, c1, q + 16);
+        a = Mac(a, c2, q + 32); b = Mac(b, c3, q + 48);
+        a = Mac(a, c4, q + 64); b = Mac(b, c5, q + 80);
+        a = Mac(a, c6, q + 96); b = Mac(b, c7, q + 112);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Widen(Vector128<int> acc, Vector128<short> a, Vector128<short> b) =>
+        AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWideningAndAdd(acc, a), b);
+
+    // ---------------------------------------------------------------- I2_S
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks)
+    {
+        var acc = Vector128<int>.Zero;
+        for (int b0 = 0; b0 < blocks; b0 += 8)
+        {
+            int b1 = Math.Min(blocks, b0 + 8);
+            Vector128<short> a = default, b = default;
+            for (int blk = b0; blk < b1; blk++)
+            {
+                UnpackI2S(row + blk * 32, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+                Mac128(ref a, ref b, c0, c1, c2, c3, c4, c5, c6, c7, q + blk * 128);
+            }
+            acc = Widen(acc, a, b);
+        }
+        return Vector128.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int b0 = 0; b0 < blocks; b0 += 8)
+        {
+            int b1 = Math.Min(blocks, b0 + 8);
+            Vector128<short> a0 = default, e0 = default, a1 = default, e1 = default, a2 = default, e2 = default, a3 = default, e3 = default;
+            for (int blk = b0; blk < b1; blk++)
+            {
+                UnpackI2S(row + blk * 32, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+                sbyte* qb = q + blk * 128;
+                Mac128(ref a0, ref e0, c0, c1, c2, c3, c4, c5, c6, c7, qb);
+                Mac128(ref a1, ref e1, c0, c1, c2, c3, c4, c5, c6, c7, qb + k);
+                Mac128(ref a2, ref e2, c0, c1, c2, c3, c4, c5, c6, c7, qb + 2 * k);
+                Mac128(ref a3, ref e3, c0, c1, c2, c3, c4, c5, c6, c7, qb + 3 * k);
+            }
+            s0 = Widen(s0, a0, e0);
+            s1 = Widen(s1, a1, e1);
+            s2 = Widen(s2, a2, e2);
+            s3 = Widen(s3, a3, e3);
+        }
+        sums[0] = Vector128.Sum(s0);
+        sums[1] = Vector128.Sum(s1);
+        sums[2] = Vector128.Sum(s2);
+        sums[3] = Vector128.Sum(s3);
+    }
+
+    // ---------------------------------------------------------------- TQ2_0, TQ1_0
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ2Dot(byte* block, sbyte* q)
+    {
+        // Two halves of 128 weights: 16 products per int16 lane per accumulator, 6144 at most.
+        Vector128<short> a = default, b = default;
+        UnpackTQ2Half(block, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+        Mac128(ref a, ref b, c0, c1, c2, c3, c4, c5, c6, c7, q);
+        UnpackTQ2Half(block + 32, out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
+        Mac128(ref a, ref b, c0, c1, c2, c3, c4, c5, c6, c7, q + 128);
+        return Vector128.Sum(Widen(Vector128<int>.Zero, a, b));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums)
+    {
+        Vector128<short> a0 = default, b0 = default, a1 = default, b1 = default;
+        for (int half = 0; half < 2; half++)
+        {
+            UnpackTQ2Half(block + half * 32, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+            Mac128(ref a0, ref b0, c0, c1, c2, c3, c4, c5, c6, c7, q0 + half * 128);
+            Mac128(ref a1, ref b1, c0, c1, c2, c3, c4, c5, c6, c7, q1 + half * 128);
+        }
+        sums[0] = Vector128.Sum(Widen(Vector128<int>.Zero, a0, b0));
+        sums[1] = Vector128.Sum(Widen(Vector128<int>.Zero, a1, b1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CodesDot256(byte* codes, sbyte* q)
+    {
+        Vector128<short> a = default, b = default;
+        for (int i = 0; i < 256; i += 32)
+        {
+            a = Mac(a, AdvSimd.LoadVector128(codes + i).AsSByte(), q + i);
+            b = Mac(b, AdvSimd.LoadVector128(codes + i + 16).AsSByte(), q + i + 16);
+        }
+        return Vector128.Sum(Widen(Vector128<int>.Zero, a, b));
+    }
+
+    // ---------------------------------------------------------------- F16 rows
+
+    /// <summary>Four halves (zero-extended to 32 bits) to four floats, exactly: see <see cref="Avx2Isa.Widen"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Widen(Vector128<uint> h)
+    {
+        var magnitude = AdvSimd.ShiftLeftLogical(AdvSimd.And(h, Vector128.Create(0x7FFFu)), 13);
+        var f = AdvSimd.Multiply(magnitude.AsSingle(), Vector128.Create(5.192297e33f)); // 2^112
+        var infNan = AdvSimd.CompareGreaterThan(magnitude.AsInt32(), Vector128.Create(0x0F7FFFFF)); // half exponent 31
+        var bits = AdvSimd.Or(f.AsInt32(), AdvSimd.And(infNan, Vector128.Create(0x7F800000)));
+        var sign = AdvSimd.ShiftLeftLogical(AdvSimd.And(h, Vector128.Create(0x8000u)), 16);
+        return AdvSimd.Or(bits, sign.AsInt32()).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        var h = AdvSimd.LoadVector128(p);
+        lo = Widen(AdvSimd.ZeroExtendWideningLower(h.GetLower()));
+        hi = Widen(AdvSimd.ZeroExtendWideningUpper(h));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfDot(ushort* row, float* x, int k)
+    {
+        Vector128<float> a = default, b = default;
+        int j = 0;
+        for (; j + 8 <= k; j += 8)
+        {
+            Widen8(row + j, out var lo, out var hi);
+            a = AdvSimd.FusedMultiplyAdd(a, lo, AdvSimd.LoadVector128(x + j));
+            b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
+        }
+        float sum = Vector128.Sum(AdvSimd.Add(a, b));
+        for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    {
+        if (k % 8 != 0)
+        {
+            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+            return;
+        }
+        // Groups of up to four tokens: 8 accumulators + 2 widened vectors fit the 32 registers.
+        for (int t = 0; t < tokens; t += 4)
+        {
+            int n = Math.Min(4, tokens - t);
+            if (n == 1)
+            {
+                y[t] = HalfDot(row, x + (long)t * xStride, k);
+                continue;
+            }
+            float* x0 = x + (long)t * xStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+            Vector128<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (int j = 0; j < k; j += 8)
+            {
+                Widen8(row + j, out var lo, out var hi);
+                a0 = AdvSimd.FusedMultiplyAdd(a0, lo, AdvSimd.LoadVector128(x0 + j));
+                b0 = AdvSimd.FusedMultiplyAdd(b0, hi, AdvSimd.LoadVector128(x0 + j + 4));
+                a1 = AdvSimd.FusedMultiplyAdd(a1, lo, AdvSimd.LoadVector128(x1 + j));
+                b1 = AdvSimd.FusedMultiplyAdd(b1, hi, AdvSimd.LoadVector128(x1 + j + 4));
+                if (n > 2)
+                {
+                    a2 = AdvSimd.FusedMultiplyAdd(a2, lo, AdvSimd.LoadVector128(x2 + j));
+                    b2 = AdvSimd.FusedMultiplyAdd(b2, hi, AdvSimd.LoadVector128(x2 + j + 4));
+                }
+                if (n > 3)
+                {
+                    a3 = AdvSimd.FusedMultiplyAdd(a3, lo, AdvSimd.LoadVector128(x3 + j));
+                    b3 = AdvSimd.FusedMultiplyAdd(b3, hi, AdvSimd.LoadVector128(x3 + j + 4));
+                }
+            }
+            y[t] = Vector128.Sum(AdvSimd.Add(a0, b0));
+            y[t + 1] = Vector128.Sum(AdvSimd.Add(a1, b1));
+            if (n > 2) y[t + 2] = Vector128.Sum(AdvSimd.Add(a2, b2));
+            if (n > 3) y[t + 3] = Vector128.Sum(AdvSimd.Add(a3, b3));
+        }
+    }
+
+    // ---------------------------------------------------------------- Q8_0 rows
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    {
+        var acc = Vector128<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            var w0 = AdvSimd.LoadVector128(w + b * 32);
+            var w1 = AdvSimd.LoadVector128(w + b * 32 + 16);
+            var x0 = AdvSimd.LoadVector128(xq + b * 32);
+            var x1 = AdvSimd.LoadVector128(xq + b * 32 + 16);
+            // Two products per int16 lane: |w|, |x| <= 127, so 2 * 16129 = 32258 fits.
+            var p0 = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w0.GetLower(), x0.GetLower()), w0, x0);
+            var p1 = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w1.GetLower(), x1.GetLower()), w1, x1);
+            var isum = AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWidening(p0), p1);
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(isum), Vector128.Create(wd[b] * xd[b]));
+        }
+        return Vector128.Sum(acc);
+    }
+
+    // ---------------------------------------------------------------- activations, attention
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s)
+    {
+        var vs = Vector128.Create(s);
+        int i = 0;
+        for (; i + 16 <= k; i += 16)
+        {
+            // frintn rounds half to even; the saturating narrows (sqxtn) clamp to [-128, 127] exactly.
+            var a = Q32(x + i, vs);
+            var b = Q32(x + i + 4, vs);
+            var c = Q32(x + i + 8, vs);
+            var d = Q32(x + i + 12, vs);
+            var ab = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(a), b);
+            var cd = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d);
+            AdvSimd.Store(q + i, AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ab), cd));
+        }
+        for (; i < k; i++) q[i] = ScalarIsa.Round(x[i], s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Q32(float* x, Vector128<float> s) =>
+        AdvSimd.ConvertToInt32RoundToZero(AdvSimd.RoundToNearest(AdvSimd.Multiply(AdvSimd.LoadVector128(x), s)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int n)
+    {
+        int i = 0;
+        var acc = Vector128<float>.Zero;
+        for (; i + 4 <= n; i += 4) acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(a + i), AdvSimd.LoadVector128(b + i));
+        float sum = Vector128.Sum(acc);
+        for (; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Axpy(float alpha, float* x, float* y, int n)
+    {
+        int i = 0;
+        var va = Vector128.Create(alpha);
+        for (; i + 4 <= n; i += 4) AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, AdvSimd.LoadVector128(x + i)));
+        for (; i < n; i++) y[i] += alpha * x[i];
+    }
+}

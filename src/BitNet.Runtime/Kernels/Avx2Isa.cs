@@ -1,0 +1,288 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// AVX2 (+FMA) primitives (x64 since Haswell / Zen). Ternary: codes stay unsigned (t+1 in {0,1,2}; a hostile file may
+/// hold 3) and activations int8: <c>vpmaddubsw</c> (u8 x s8 -> s16, pairs summed) then <c>vpmaddwd</c> with ones
+/// (s16 -> s32). Per 128 weights: 1 weight load, 4 activation loads, 3 shifts, 4 ANDs, 4 maddubs, 3 adds, 1 madd,
+/// 1 add (21).
+/// Accumulator bound: one maddubs lane is at most 2 * 3 * 128 = 768 in magnitude; a 128-weight block adds four of
+/// them (3072) before it is widened to int32, far below 32767, so no int16 overflow is possible even for all-(+127)
+/// or all-(-128) activations. The 4-token kernel keeps int16 sums over 8 blocks (8 * 3072 = 24576 &lt; 32767).
+/// </summary>
+internal unsafe struct Avx2Isa : IKernelIsa
+{
+    public static string Name => "AVX2";
+
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Codes(Vector256<byte> w, [ConstantExpected] byte shift, Vector256<byte> mask) =>
+        Avx2.And(Avx2.ShiftRightLogical(w.AsUInt16(), shift).AsByte(), mask);
+
+    /// <summary>Dot of 128 codes (as four 32-code vectors) with 128 int8 activations, left in 16 int16 lanes (each at most 3072).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Dot128x16(Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> c2, Vector256<byte> c3, sbyte* q)
+    {
+        var s01 = Avx2.Add(Avx2.MultiplyAddAdjacent(c0, Avx.LoadVector256(q)), Avx2.MultiplyAddAdjacent(c1, Avx.LoadVector256(q + 32)));
+        var s23 = Avx2.Add(Avx2.MultiplyAddAdjacent(c2, Avx.LoadVector256(q + 64)), Avx2.MultiplyAddAdjacent(c3, Avx.LoadVector256(q + 96)));
+        return Avx2.Add(s01, s23);
+    }
+
+    /// <summary>The same widened to 8 int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot128(Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> c2, Vector256<byte> c3, sbyte* q) =>
+        Avx2.MultiplyAddAdjacent(Dot128x16(c0, c1, c2, c3, q), Vector256.Create((short)1));
+
+    // ---------------------------------------------------------------- I2_S
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks)
+    {
+        var mask = Vector256.Create((byte)3);
+        var acc = Vector256<int>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            var w = Avx.LoadVector256(row + b * 32);
+            acc = Avx2.Add(acc, Dot128(Codes(w, 6, mask), Codes(w, 4, mask), Codes(w, 2, mask), Avx2.And(w, mask), q + b * 128));
+        }
+        return Vector256.Sum(acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        var mask = Vector256.Create((byte)3);
+        var ones = Vector256.Create((short)1);
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        // int16 partial sums over up to 8 blocks before widening saves a vpmaddwd and a vpaddd per block and token in
+        // this compute-bound loop (bound in the class comment).
+        for (int b0 = 0; b0 < blocks; b0 += 8)
+        {
+            int b1 = Math.Min(blocks, b0 + 8);
+            Vector256<short> h0 = default, h1 = default, h2 = default, h3 = default;
+            for (int b = b0; b < b1; b++)
+            {
+                var w = Avx.LoadVector256(row + b * 32);
+                var c0 = Codes(w, 6, mask);
+                var c1 = Codes(w, 4, mask);
+                var c2 = Codes(w, 2, mask);
+                var c3 = Avx2.And(w, mask);
+                sbyte* qb = q + b * 128;
+                h0 = Avx2.Add(h0, Dot128x16(c0, c1, c2, c3, qb));
+                h1 = Avx2.Add(h1, Dot128x16(c0, c1, c2, c3, qb + k));
+                h2 = Avx2.Add(h2, Dot128x16(c0, c1, c2, c3, qb + 2 * k));
+                h3 = Avx2.Add(h3, Dot128x16(c0, c1, c2, c3, qb + 3 * k));
+            }
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(h0, ones));
+            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(h1, ones));
+            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(h2, ones));
+            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(h3, ones));
+        }
+        sums[0] = Vector256.Sum(a0);
+        sums[1] = Vector256.Sum(a1);
+        sums[2] = Vector256.Sum(a2);
+        sums[3] = Vector256.Sum(a3);
+    }
+
+    // ---------------------------------------------------------------- TQ2_0, TQ1_0
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums)
+    {
+        var mask = Vector256.Create((byte)3);
+        var lo = Avx.LoadVector256(block);
+        var hi = Avx.LoadVector256(block + 32);
+        var l0 = Avx2.And(lo, mask); var l1 = Codes(lo, 2, mask); var l2 = Codes(lo, 4, mask); var l3 = Codes(lo, 6, mask);
+        var h0 = Avx2.And(hi, mask); var h1 = Codes(hi, 2, mask); var h2 = Codes(hi, 4, mask); var h3 = Codes(hi, 6, mask);
+        sums[0] = Vector256.Sum(Avx2.Add(Dot128(l0, l1, l2, l3, q0), Dot128(h0, h1, h2, h3, q0 + 128)));
+        sums[1] = Vector256.Sum(Avx2.Add(Dot128(l0, l1, l2, l3, q1), Dot128(h0, h1, h2, h3, q1 + 128)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ2Dot(byte* block, sbyte* q)
+    {
+        var mask = Vector256.Create((byte)3);
+        var lo = Avx.LoadVector256(block);
+        var hi = Avx.LoadVector256(block + 32);
+        return Vector256.Sum(Avx2.Add(
+            Dot128(Avx2.And(lo, mask), Codes(lo, 2, mask), Codes(lo, 4, mask), Codes(lo, 6, mask), q),
+            Dot128(Avx2.And(hi, mask), Codes(hi, 2, mask), Codes(hi, 4, mask), Codes(hi, 6, mask), q + 128)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CodesDot256(byte* codes, sbyte* q)
+    {
+        var s = Avx2.Add(
+            Dot128(Avx.LoadVector256(codes), Avx.LoadVector256(codes + 32), Avx.LoadVector256(codes + 64), Avx.LoadVector256(codes + 96), q),
+            Dot128(Avx.LoadVector256(codes + 128), Avx.LoadVector256(codes + 160), Avx.LoadVector256(codes + 192), Avx.LoadVector256(codes + 224), q + 128));
+        return Vector256.Sum(s);
+    }
+
+    // ---------------------------------------------------------------- F16 rows
+
+    /// <summary>
+    /// Eight halves to eight floats, exactly for every bit pattern (.NET exposes no F16C intrinsics):
+    /// <code>
+    /// bits(f) = sign &lt;&lt; 16 | (float)((h &amp; 0x7FFF) &lt;&lt; 13) * 2^112      normals and subnormals (no DAZ in .NET)
+    ///           exponent 31 (inf/nan) -> exponent 255
+    /// </code>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Widen(ushort* p)
+    {
+        var h = Avx2.ConvertToVector256Int32(p);                                   // zero-extended u16 -> i32
+        var magnitude = Avx2.ShiftLeftLogical(Avx2.And(h, Vector256.Create(0x7FFF)), 13);
+        var f = Avx.Multiply(magnitude.AsSingle(), Vector256.Create(5.192297e33f)); // 2^112
+        var infNan = Avx2.CompareGreaterThan(magnitude, Vector256.Create(0x0F7FFFFF)); // half exponent 31
+        var bits = Avx2.Or(f.AsInt32(), Avx2.And(infNan, Vector256.Create(0x7F800000)));
+        var sign = Avx2.ShiftLeftLogical(Avx2.And(h, Vector256.Create(0x8000)), 16);
+        return Avx2.Or(bits, sign).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfDot(ushort* row, float* x, int k)
+    {
+        var acc = Vector256<float>.Zero;
+        int j = 0;
+        for (; j + 8 <= k; j += 8) acc = Fma.MultiplyAdd(Widen(row + j), Avx.LoadVector256(x + j), acc);
+        float sum = Vector256.Sum(acc);
+        for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    {
+        if (k % 8 != 0)
+        {
+            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+            return;
+        }
+        if (tokens == 8)
+        {
+            HalfDot8(row, x, xStride, k, y);
+            return;
+        }
+        for (int t = 0; t < tokens; t += 4) HalfDot4(row, x + (long)t * xStride, xStride, Math.Min(4, tokens - t), k, y + t);
+    }
+
+    /// <summary>Up to four tokens (1..4) against one row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfDot4(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    {
+        if (tokens == 1)
+        {
+            y[0] = HalfDot(row, x, k);
+            return;
+        }
+        float* x0 = x, x1 = x + xStride, x2 = x + 2L * xStride, x3 = x + 3L * xStride;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int j = 0; j < k; j += 8)
+        {
+            var h = Widen(row + j);
+            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + j), a0);
+            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + j), a1);
+            if (tokens > 2) a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + j), a2);
+            if (tokens > 3) a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3 + j), a3);
+        }
+        y[0] = Vector256.Sum(a0);
+        y[1] = Vector256.Sum(a1);
+        if (tokens > 2) y[2] = Vector256.Sum(a2);
+        if (tokens > 3) y[3] = Vector256.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfDot8(ushort* row, float* x, int xStride, int k, float* y)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int j = 0; j < k; j += 8)
+        {
+            var h = Widen(row + j);
+            float* xj = x + j;
+            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj), a0);
+            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + xStride), a1);
+            a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 2L * xStride), a2);
+            a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 3L * xStride), a3);
+            a4 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 4L * xStride), a4);
+            a5 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 5L * xStride), a5);
+            a6 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 6L * xStride), a6);
+            a7 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 7L * xStride), a7);
+        }
+        y[0] = Vector256.Sum(a0); y[1] = Vector256.Sum(a1); y[2] = Vector256.Sum(a2); y[3] = Vector256.Sum(a3);
+        y[4] = Vector256.Sum(a4); y[5] = Vector256.Sum(a5); y[6] = Vector256.Sum(a6); y[7] = Vector256.Sum(a7);
+    }
+
+    // ---------------------------------------------------------------- Q8_0 rows
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    {
+        var ones = Vector256.Create((short)1);
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            var wv = Avx.LoadVector256(w + b * 32);
+            var xv = Avx.LoadVector256(xq + b * 32);
+            // Signed x signed through maddubs: |w| (unsigned) times x with w's sign; pairs stay within int16
+            // (|w|, |x| <= 127: 2 * 127 * 127 = 32258).
+            var prod = Avx2.MultiplyAddAdjacent(Avx2.Abs(wv), Avx2.Sign(xv, wv));
+            var isum = Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(prod, ones));
+            acc = Fma.MultiplyAdd(isum, Vector256.Create(wd[b] * xd[b]), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    // ---------------------------------------------------------------- activations, attention
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s)
+    {
+        var vs = Vector256.Create(s);
+        var lo = Vector256.Create(-128f);
+        var hi = Vector256.Create(127f);
+        int i = 0;
+        for (; i + 32 <= k; i += 32)
+        {
+            var a = Q8(Avx.LoadVector256(x + i), vs, lo, hi);
+            var b = Q8(Avx.LoadVector256(x + i + 8), vs, lo, hi);
+            var c = Q8(Avx.LoadVector256(x + i + 16), vs, lo, hi);
+            var d = Q8(Avx.LoadVector256(x + i + 24), vs, lo, hi);
+            // Narrow int32 -> int16 -> int8; values are already clamped, so narrowing is exact.
+            Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).Store(q + i);
+        }
+        for (; i < k; i++) q[i] = ScalarIsa.Round(x[i], s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q8(Vector256<float> x, Vector256<float> s, Vector256<float> lo, Vector256<float> hi) =>
+        Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Round(x * s), lo), hi));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int n)
+    {
+        int i = 0;
+        float sum = 0;
+        if (n >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) acc = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), acc);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Axpy(float alpha, float* x, float* y, int n)
+    {
+        int i = 0;
+        var va = Vector256.Create(alpha);
+        for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Avx.LoadVector256(x + i), Avx.LoadVector256(y + i)));
+        for (; i < n; i++) y[i] += alpha * x[i];
+    }
+}

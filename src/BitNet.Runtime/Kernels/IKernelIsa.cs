@@ -1,0 +1,54 @@
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// The per-instruction-set primitives every kernel family is written over. Each implementation is a struct in a file
+/// of its own (<see cref="ScalarIsa"/>, <see cref="Avx2Isa"/>, <see cref="AdvSimdIsa"/>, <see cref="AdvSimdDpIsa"/>);
+/// the drivers (row loops, token tiles, softmax, scales) are generic methods over it, written once. Static abstract
+/// members let the JIT specialize and inline each instantiation, so a variant costs no indirect call per row.
+/// </summary>
+/// <remarks>
+/// Ternary dots take the unsigned codes as stored (weight + 1, in 0..2; a hostile file may hold 3) and return
+/// <c>sum code_i * q_i</c> exactly; the drivers subtract the activation sums to undo the +1 and do every float
+/// operation themselves, in one order, so all variants give bit-identical ternary outputs.
+/// </remarks>
+internal unsafe interface IKernelIsa
+{
+    /// <summary>The variant's label, as `bitnet info` and the server log print it.</summary>
+    static abstract string Name { get; }
+
+    /// <summary>Whether this CPU (and the runtime's ISA switches) can run it.</summary>
+    static abstract bool IsSupported { get; }
+
+    /// <summary>I2_S: sum of code * q over <paramref name="blocks"/> 128-weight blocks of 32 bytes, one token.</summary>
+    static abstract int I2SDot(byte* row, sbyte* q, int blocks);
+
+    /// <summary>I2_S for four tokens whose activations start at q, q + k, q + 2k, q + 3k: sums[0..4).</summary>
+    static abstract void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums);
+
+    /// <summary>TQ2_0: code * q summed over one 256-weight block (its 64 code bytes), for two tokens.</summary>
+    static abstract void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums);
+
+    /// <summary>TQ2_0: the same for one token.</summary>
+    static abstract int TQ2Dot(byte* block, sbyte* q);
+
+    /// <summary>Sum of codes[i] * q[i] over 256 unpacked codes (TQ1_0 after its table lookup).</summary>
+    static abstract int CodesDot256(byte* codes, sbyte* q);
+
+    /// <summary>Dot of an F16 row (raw bits) with K floats, exact half widening.</summary>
+    static abstract float HalfDot(ushort* row, float* x, int k);
+
+    /// <summary>y[t] = HalfDot(row, x + t * xStride) for t &lt; tokens (2..8), each group of halves widened once.</summary>
+    static abstract void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y);
+
+    /// <summary>Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b].</summary>
+    static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);
+
+    /// <summary>q[i] = clamp(round_half_even(x[i] * s), -128, 127) for i &lt; k.</summary>
+    static abstract void QuantizeRow(float* x, sbyte* q, int k, float s);
+
+    /// <summary>Float dot of n elements (attention scores).</summary>
+    static abstract float Dot(float* a, float* b, int n);
+
+    /// <summary>y += alpha * x over n elements (attention's weighted sum of values).</summary>
+    static abstract void Axpy(float alpha, float* x, float* y, int n);
+}

@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// One row of the kernel-variant table: every kernel family on the decode path (ternary GEMV/GEMM per layout, F16 and
+/// Q8_0 head rows, the int8 activation quantizer, attention) for one instruction set. A model binds one set at load
+/// (<see cref="Model.ModelLoadOptions.Kernels"/>); the rest of the engine calls through it and never tests CPU features itself.
+/// </summary>
+/// <remarks>
+/// The table, best first: AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the reference every other
+/// row is tested against). AVX-512 and AVX-VNNI rows would slot in above AVX2, but none of the machines this project
+/// is built and tested on has them, so none is shipped untested.
+/// </remarks>
+public abstract unsafe class KernelSet
+{
+    /// <summary>The environment variable that forces a variant (same names as <see cref="Select"/>).</summary>
+    public const string EnvironmentVariable = "BITNET_KERNELS";
+
+    private protected KernelSet() { }
+
+    /// <summary>The label: "AVX2", "AdvSimd+Dp", "AdvSimd" or "scalar".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether this CPU and the runtime's ISA switches (DOTNET_EnableAVX2=0, ...) allow it.</summary>
+    public abstract bool IsSupported { get; }
+
+    /// <summary>y[t * yStride + n] = ternary row n of W times the int8 activations of token t, rows [rowStart, rowEnd).</summary>
+    public abstract void TernaryMatMul(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd);
+
+    /// <summary>y[t * yStride + r] = F16 row r (K halves at rows + r * k) . x[t * xStride ..], rows [r0, r1).</summary>
+    public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1);
+
+    /// <summary>y[t * yStride + r] = Q8_0 row r . quantized x[t], rows [r0, r1); codes [N, k], scales [N, k/32].</summary>
+    public abstract void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1);
+
+    /// <summary>Per-token absmax int8 quantization of one row; returns the dequantization scale m/127.</summary>
+    public abstract float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q);
+
+    /// <summary>
+    /// Causal softmax attention of one query head over n cached positions:
+    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key is at keys + p * stride.
+    /// </summary>
+    public abstract void Attend(float* q, float* keys, float* values, int stride, int n, int hd, Span<float> scores, float* output);
+
+    public override string ToString() => Name;
+
+    // ---------------------------------------------------------------- the table
+
+    /// <summary>The scalar reference (also the test oracle).</summary>
+    public static KernelSet Scalar { get; } = new Variant<ScalarIsa>();
+
+    /// <summary>Every variant compiled in, best first; not all run on this CPU.</summary>
+    public static IReadOnlyList<KernelSet> All { get; } =
+        [new Variant<Avx2Isa>(), new Variant<AdvSimdDpIsa>(), new Variant<AdvSimdIsa>(), Scalar];
+
+    /// <summary>The variants this CPU runs, best first (scalar is always last).</summary>
+    public static IReadOnlyList<KernelSet> Supported { get; } = All.Where(k => k.IsSupported).ToArray();
+
+    /// <summary>The fastest variant this CPU runs.</summary>
+    public static KernelSet Best => Supported[0];
+
+    /// <summary>The variant used when nothing else is configured: <c>BITNET_KERNELS</c> if set, otherwise <see cref="Best"/>.</summary>
+    public static KernelSet Default => Select(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>
+    /// A variant by name (case-insensitive; "auto", null or empty = <see cref="Best"/>). Throws an
+    /// <see cref="ArgumentException"/> naming the choices when it is unknown or this CPU cannot run it.
+    /// </summary>
+    public static KernelSet Select(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return Best;
+        string key = Normalize(name);
+        var match = All.FirstOrDefault(k => Normalize(k.Name) == key || (key == "advsimddp" && k.Name == "AdvSimd+Dp"));
+        if (match is null)
+            throw new ArgumentException($"kernels '{name}' is not one of auto, {string.Join(", ", All.Select(k => k.Name))}");
+        if (!match.IsSupported)
+            throw new ArgumentException($"kernels '{match.Name}' cannot run on this CPU; it runs {string.Join(", ", Supported.Select(k => k.Name))}");
+        return match;
+    }
+
+    /// <summary>A table row over any primitives (tests build deliberately broken ones to prove the self-test fails).</summary>
+    internal static KernelSet Create<TIsa>() where TIsa : struct, IKernelIsa => new Variant<TIsa>();
+
+    private static string Normalize(string s) => s.Trim().ToLowerInvariant().Replace("+", "").Replace("-", "").Replace("_", "");
+
+    /// <summary>A table row: each family's driver instantiated for one instruction set.</summary>
+    private sealed class Variant<TIsa> : KernelSet where TIsa : struct, IKernelIsa
+    {
+        public override string Name => TIsa.Name;
+
+        public override bool IsSupported => TIsa.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void TernaryMatMul(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd) =>
+            TernaryKernels.Compute<TIsa>(w, x, y, yStride, rowStart, rowEnd);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1) =>
+            RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1) =>
+            RowKernels.Q8<TIsa>(codes, scales, k, xq, xd, tokens, y, yStride, r0, r1);
+
+        public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Attend(float* q, float* keys, float* values, int stride, int n, int hd, Span<float> scores, float* output) =>
+            AttentionKernel.Attend<TIsa>(q, keys, values, stride, n, hd, scores, output);
+    }
+}

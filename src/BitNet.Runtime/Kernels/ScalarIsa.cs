@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// The scalar reference: plain loops that read the byte layouts exactly as docs/bitnet-runtime.md §4 defines them.
+/// It runs on every CPU and is the oracle every SIMD variant is tested against (`bitnet selftest`, the kernel tests).
+/// <code>
+/// I2_S block (32 bytes = 128 weights), byte i:  [7:6] w[i]  [5:4] w[32+i]  [3:2] w[64+i]  [1:0] w[96+i]
+/// TQ2_0 half (32 of 64 code bytes), byte m:     [1:0] w[m]  [3:2] w[32+m]  [5:4] w[64+m]  [7:6] w[96+m]
+/// </code>
+/// </summary>
+internal unsafe struct ScalarIsa : IKernelIsa
+{
+    public static string Name => "scalar";
+
+    public static bool IsSupported => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks)
+    {
+        int sum = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* w = row + b * 32;
+            sbyte* x = q + b * 128;
+            for (int i = 0; i < 32; i++)
+            {
+                int v = w[i];
+                sum += (v >> 6) * x[i] + ((v >> 4) & 3) * x[32 + i] + ((v >> 2) & 3) * x[64 + i] + (v & 3) * x[96 + i];
+            }
+        }
+        return sum;
+    }
+
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        for (int t = 0; t < 4; t++) sums[t] = I2SDot(row, q + (long)t * k, blocks);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int TQ2Dot(byte* block, sbyte* q)
+    {
+        int sum = 0;
+        for (int half = 0; half < 2; half++)
+        {
+            byte* c = block + half * 32;
+            sbyte* x = q + half * 128;
+            for (int m = 0; m < 32; m++)
+            {
+                int v = c[m];
+                sum += (v & 3) * x[m] + ((v >> 2) & 3) * x[32 + m] + ((v >> 4) & 3) * x[64 + m] + (v >> 6) * x[96 + m];
+            }
+        }
+        return sum;
+    }
+
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums)
+    {
+        sums[0] = TQ2Dot(block, q0);
+        sums[1] = TQ2Dot(block, q1);
+    }
+
+    public static int CodesDot256(byte* codes, sbyte* q)
+    {
+        int sum = 0;
+        for (int i = 0; i < 256; i++) sum += codes[i] * q[i];
+        return sum;
+    }
+
+    public static float HalfDot(ushort* row, float* x, int k)
+    {
+        float sum = 0;
+        for (int j = 0; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        return sum;
+    }
+
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    {
+        for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+    }
+
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    {
+        float sum = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            int isum = 0;
+            for (int i = 0; i < Q8RowMatrix.Block; i++) isum += w[b * Q8RowMatrix.Block + i] * xq[b * Q8RowMatrix.Block + i];
+            sum += isum * (wd[b] * xd[b]);
+        }
+        return sum;
+    }
+
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s)
+    {
+        for (int i = 0; i < k; i++) q[i] = Round(x[i], s);
+    }
+
+    /// <summary>One activation: clamp(round_half_even(x * s), -128, 127); the SIMD variants use it for their tails.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static sbyte Round(float x, float s) => (sbyte)Math.Clamp(MathF.Round(x * s, MidpointRounding.ToEven), -128f, 127f);
+
+    public static float Dot(float* a, float* b, int n)
+    {
+        float sum = 0;
+        for (int i = 0; i < n; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    public static void Axpy(float alpha, float* x, float* y, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+    }
+}

@@ -1,0 +1,102 @@
+using BitNet.Runtime.Diagnostics;
+using BitNet.Runtime.Kernels;
+using Xunit.Abstractions;
+
+namespace BitNet.Runtime.Tests.Kernels;
+
+/// <summary>
+/// The kernel-variant table: every variant this CPU runs passes the self-test (all families against the scalar
+/// reference and double-precision math), selection by name behaves, and a broken variant is caught.
+/// </summary>
+public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> SupportedVariants()
+    {
+        var data = new TheoryData<string>();
+        foreach (var k in KernelSet.Supported) data.Add(k.Name);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedVariants))]
+    public void EveryFamilyMatchesTheReference(string variant)
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Select(variant)]);
+        Assert.Equal(8, rows.Count);
+        foreach (var row in rows)
+        {
+            output.WriteLine($"{row.Variant} {row.Family}: {row.Cases} cases, max error {row.MaxError:G3}");
+            Assert.True(row.Passes, $"{row.Variant} {row.Family}: {row.FirstFailure}");
+            Assert.True(row.Cases > 0);
+        }
+    }
+
+    [Fact]
+    public void ABrokenVariantFailsTheSelfTest()
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Create<OffByOneIsa>()]);
+        var i2s = rows.Single(r => r.Family == "ternary I2S");
+        Assert.False(i2s.Passes);
+        Assert.True(i2s.Failures > 0);
+        Assert.All(rows.Where(r => r.Family != "ternary I2S"), r => Assert.True(r.Passes, r.Family));
+    }
+
+    [Fact]
+    public void TheTableIsOrderedAndLabelsScalarExactlyWhenScalarRuns()
+    {
+        Assert.Same(KernelSet.Scalar, KernelSet.All[^1]);
+        Assert.Same(KernelSet.Scalar, KernelSet.Supported[^1]);
+        Assert.Same(KernelSet.Supported[0], KernelSet.Best);
+        Assert.Equal(KernelSet.Supported.Count == 1, KernelSet.Best.Name == "scalar");
+        Assert.Equal(["AVX2", "AdvSimd+Dp", "AdvSimd", "scalar"], KernelSet.All.Select(k => k.Name));
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.Equal("AVX2", KernelSet.Best.Name);
+    }
+
+    [Theory]
+    [InlineData("scalar", "scalar")]
+    [InlineData("SCALAR", "scalar")]
+    [InlineData(" scalar ", "scalar")]
+    public void SelectFindsAVariantByName(string name, string expected) => Assert.Equal(expected, KernelSet.Select(name).Name);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("auto")]
+    public void AutoIsTheBest(string? name) => Assert.Same(KernelSet.Best, KernelSet.Select(name));
+
+    [Fact]
+    public void UnknownAndUnsupportedNamesAreRefusedWithTheChoices()
+    {
+        var unknown = Assert.Throws<ArgumentException>(() => KernelSet.Select("avx1024"));
+        Assert.Contains("avx1024", unknown.Message);
+        Assert.Contains("AdvSimd+Dp", unknown.Message);
+        foreach (var k in KernelSet.All.Where(k => !k.IsSupported))
+        {
+            var e = Assert.Throws<ArgumentException>(() => KernelSet.Select(k.Name));
+            Assert.Contains("cannot run on this CPU", e.Message);
+        }
+        // Aliases resolve to the same row whether or not this CPU runs it.
+        var dp = Record.Exception(() => KernelSet.Select("advsimd-dp"));
+        if (dp is null) Assert.Equal("AdvSimd+Dp", KernelSet.Select("advsimd-dp").Name);
+        else Assert.Contains("AdvSimd+Dp", dp.Message);
+    }
+
+    /// <summary>The scalar primitives with one deliberate error in the single-token I2_S dot.</summary>
+    private struct OffByOneIsa : IKernelIsa
+    {
+        public static string Name => "broken";
+        public static bool IsSupported => true;
+        public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks) + 1;
+        public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
+        public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
+        public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
+        public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
+        public static float HalfDot(ushort* row, float* x, int k) => ScalarIsa.HalfDot(row, x, k);
+        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y) => ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y);
+        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
+        public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
+        public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
+        public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
+    }
+}
