@@ -9,11 +9,44 @@ public enum FfnActivation
     Silu,
 }
 
+/// <summary>How RoPE pairs the elements of a head.</summary>
+public enum RopeStyle
+{
+    /// <summary>Element j with j + d/2 (GPT-NeoX; the bitnet* architectures).</summary>
+    Neox,
+    /// <summary>Adjacent pairs 2i, 2i+1 (llama.cpp's "norm" rope; its converter permutes q/k for it).</summary>
+    Norm,
+}
+
+/// <summary>
+/// What distinguishes the supported graphs, as data: the forward pass reads these facts and has no per-architecture
+/// code paths (docs/bitnet-runtime.md §2).
+/// </summary>
+/// <param name="Name">GGUF `general.architecture`.</param>
+/// <param name="SubLayerNorms">SubLN: an RMSNorm before Wo (attn_sub_norm) and before Wdown (ffn_sub_norm).</param>
+/// <param name="Activation">The FFN activation unless `{arch}.hidden_activation` says otherwise.</param>
+/// <param name="Rope">RoPE pairing.</param>
+/// <param name="LatentFloatWeights">Float projection weights that are not ternary-valued are latent weights to
+/// ternarize with absmean (BitNet checkpoints); false where such weights mean an ordinary, non-ternary model.</param>
+public sealed record ArchitectureTraits(string Name, bool SubLayerNorms, FfnActivation Activation, RopeStyle Rope, bool LatentFloatWeights)
+{
+    public static readonly IReadOnlyList<ArchitectureTraits> All =
+    [
+        new("bitnet-b1.58", SubLayerNorms: true, FfnActivation.ReluSquared, RopeStyle.Neox, LatentFloatWeights: true),
+        new("bitnet-25", SubLayerNorms: true, FfnActivation.ReluSquared, RopeStyle.Neox, LatentFloatWeights: true),
+        new("bitnet", SubLayerNorms: true, FfnActivation.Silu, RopeStyle.Neox, LatentFloatWeights: true),
+        // Falcon3-*-1.58bit, Falcon-E, Llama3-8B-1.58: a plain Llama graph whose seven projections are ternary.
+        new("llama", SubLayerNorms: false, FfnActivation.Silu, RopeStyle.Norm, LatentFloatWeights: false),
+    ];
+
+    public static ArchitectureTraits? Find(string name) => All.FirstOrDefault(a => a.Name == name);
+}
+
 /// <summary>Hyper-parameters of a BitNet transformer, read from `{arch}.*` GGUF metadata and validated.</summary>
 public sealed record ModelConfig
 {
     /// <summary>Architectures this runtime runs (GGUF `general.architecture`).</summary>
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ArchitectureTraits.All.Select(a => a.Name).ToArray();
 
     public required string Architecture { get; init; }
     public required int Embedding { get; init; }
@@ -28,6 +61,10 @@ public sealed record ModelConfig
     public required float RopeTheta { get; init; }
     public required int RopeDim { get; init; }
     public required FfnActivation Activation { get; init; }
+    public required ArchitectureTraits Traits { get; init; }
+
+    public bool SubLayerNorms => Traits.SubLayerNorms;
+    public RopeStyle Rope => Traits.Rope;
 
     /// <summary>Width of the concatenated query heads (= attention output width).</summary>
     public int QDim => Heads * HeadDim;
@@ -40,9 +77,8 @@ public sealed record ModelConfig
     {
         string arch = md.GetStringOrNull("general.architecture")
             ?? throw new InvalidDataException("GGUF metadata has no 'general.architecture': not a model file");
-        if (!SupportedArchitectures.Contains(arch))
-            throw new InvalidDataException(
-                $"architecture '{arch}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
+        var traits = ArchitectureTraits.Find(arch) ?? throw new InvalidDataException(
+            $"architecture '{arch}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
 
         int Int(string key, long min, long max, long? fallback = null)
         {
@@ -66,7 +102,7 @@ public sealed record ModelConfig
         if (!(theta > 1 && theta < 1e12)) throw new InvalidDataException($"{arch}.rope.freq_base = {theta} is not a sensible RoPE base");
         if (vocabRows < 1 || vocabRows > 1 << 22) throw new InvalidDataException($"vocabulary of {vocabRows} tokens is not sensible");
 
-        var activation = arch == "bitnet" ? FfnActivation.Silu : FfnActivation.ReluSquared;
+        var activation = traits.Activation;
         if (md.GetStringOrNull($"{arch}.hidden_activation") is { } act)
         {
             activation = act switch
@@ -92,6 +128,7 @@ public sealed record ModelConfig
             RopeTheta = (float)theta,
             RopeDim = ropeDim,
             Activation = activation,
+            Traits = traits,
         };
     }
 }

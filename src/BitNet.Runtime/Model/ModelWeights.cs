@@ -11,12 +11,12 @@ public sealed class LayerWeights
     public required TernaryMatrix Q { get; init; }       // d -> heads*hd
     public required TernaryMatrix K { get; init; }       // d -> kvHeads*hd
     public required TernaryMatrix V { get; init; }       // d -> kvHeads*hd
-    public required float[] AttnSubNorm { get; init; }   // [heads*hd]
+    public required float[]? AttnSubNorm { get; init; }  // [heads*hd], null without SubLN
     public required TernaryMatrix O { get; init; }       // heads*hd -> d
     public required float[] FfnNorm { get; init; }       // [d]
     public required TernaryMatrix Gate { get; init; }    // d -> ff
     public required TernaryMatrix Up { get; init; }      // d -> ff
-    public required float[] FfnSubNorm { get; init; }    // [ff]
+    public required float[]? FfnSubNorm { get; init; }   // [ff], null without SubLN
     public required TernaryMatrix Down { get; init; }    // ff -> d
 
     public IEnumerable<TernaryMatrix> Matrices => [Q, K, V, O, Gate, Up, Down];
@@ -71,22 +71,24 @@ public sealed class ModelWeights : IDisposable
         var outputNorm = LoadVector(file, "output_norm.weight", d);
 
         var layers = new LayerWeights[config.Layers];
+        bool latent = config.Traits.LatentFloatWeights;
         for (int i = 0; i < config.Layers; i++)
         {
             string p = $"blk.{i}.";
+            TernaryMatrix Ternary(string name, int k, int n) => TernaryLoader.Load(file, p + name, k, n, latent);
             layers[i] = new LayerWeights
             {
                 AttnNorm = LoadVector(file, p + "attn_norm.weight", d),
-                Q = TernaryLoader.Load(file, p + "attn_q", d, config.QDim),
-                K = TernaryLoader.Load(file, p + "attn_k", d, config.KvDim),
-                V = TernaryLoader.Load(file, p + "attn_v", d, config.KvDim),
-                AttnSubNorm = LoadVector(file, p + "attn_sub_norm.weight", config.QDim),
-                O = TernaryLoader.Load(file, p + "attn_output", config.QDim, d),
+                Q = Ternary("attn_q", d, config.QDim),
+                K = Ternary("attn_k", d, config.KvDim),
+                V = Ternary("attn_v", d, config.KvDim),
+                AttnSubNorm = config.SubLayerNorms ? LoadVector(file, p + "attn_sub_norm.weight", config.QDim) : null,
+                O = Ternary("attn_output", config.QDim, d),
                 FfnNorm = LoadVector(file, p + "ffn_norm.weight", d),
-                Gate = TernaryLoader.Load(file, p + "ffn_gate", d, config.FeedForward),
-                Up = TernaryLoader.Load(file, p + "ffn_up", d, config.FeedForward),
-                FfnSubNorm = LoadVector(file, p + "ffn_sub_norm.weight", config.FeedForward),
-                Down = TernaryLoader.Load(file, p + "ffn_down", config.FeedForward, d),
+                Gate = Ternary("ffn_gate", d, config.FeedForward),
+                Up = Ternary("ffn_up", d, config.FeedForward),
+                FfnSubNorm = config.SubLayerNorms ? LoadVector(file, p + "ffn_sub_norm.weight", config.FeedForward) : null,
+                Down = Ternary("ffn_down", config.FeedForward, d),
             };
         }
         return new ModelWeights(config, embedding, outputNorm, head, tied, layers, options.Kernels ?? KernelSet.Default);

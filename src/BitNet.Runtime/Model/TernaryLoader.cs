@@ -9,11 +9,16 @@ namespace BitNet.Runtime.Model;
 /// </summary>
 internal static class TernaryLoader
 {
-    public static unsafe TernaryMatrix Load(GgufFile file, string baseName, int k, int n)
+    /// <param name="latent">Whether float weights that are not ternary-valued are latent weights to ternarize
+    /// (BitNet checkpoints) rather than proof of an ordinary model this engine does not run.</param>
+    public static unsafe TernaryMatrix Load(GgufFile file, string baseName, int k, int n, bool latent = true)
     {
         var info = file.GetTensor(baseName + ".weight");
         ModelWeights.ExpectShape(info, k, n);
-        var format = info.Format ?? throw new InvalidDataException($"tensor '{info.Name}' has unsupported type {info.TypeId}");
+        var format = info.Format ?? throw new InvalidDataException(latent
+            ? $"tensor '{info.Name}' has unsupported type {info.TypeId}"
+            : $"tensor '{info.Name}' has type {info.TypeName}, not a ternary type (I2_S, TQ1_0, TQ2_0): this is an ordinary " +
+              "quantized model, and BitNet.Server runs only ternary (1.58-bit) models");
         TernaryMatrix m;
         if (format.IsTernary)
         {
@@ -26,7 +31,7 @@ internal static class TernaryLoader
         }
         else
         {
-            m = Repack(file, info, k, n);
+            m = Repack(file, info, k, n, latent);
         }
 
         if (file.TryGetTensor(baseName + ".scale", out var scaleInfo))
@@ -39,7 +44,7 @@ internal static class TernaryLoader
     /// floats) and is kept exactly; otherwise they are latent weights, quantized with absmean (s = mean|W|,
     /// t = clamp(round(W/s), -1, 1)) as BitNet b1.58 does at load.
     /// </summary>
-    private static unsafe TernaryMatrix Repack(GgufFile file, GgufTensorInfo info, int k, int n)
+    private static unsafe TernaryMatrix Repack(GgufFile file, GgufTensorInfo info, int k, int n, bool latent)
     {
         if (k % 128 != 0)
             throw new InvalidDataException($"tensor '{info.Name}': {k} inputs is not a multiple of 128, required for ternary kernels");
@@ -59,6 +64,9 @@ internal static class TernaryLoader
             if (common == 0) common = a;
             else if (a != common) exact = false;
         }
+        if (!exact && !latent)
+            throw new InvalidDataException($"tensor '{info.Name}' holds ordinary {info.TypeName} weights, not ternary values: " +
+                "this is not a 1.58-bit model, and BitNet.Server runs only ternary models");
         float scale = exact ? (common == 0 ? 1f : common) : (float)Math.Max(absSum / values.Length, 1e-8);
 
         var buffer = new NativeBuffer<byte>((long)k * n / 4);

@@ -10,11 +10,23 @@ namespace BitNet.Runtime.Model;
 public sealed unsafe partial class Transformer
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Quantize(int tokens, int width)
+    private void Quantize(float* x, int tokens, int width)
     {
         long start = Stamp();
-        _s.Act.Quantize(_w.Kernels, _s.Xn, tokens, width, width);
+        _s.Act.Quantize(_w.Kernels, x, tokens, width, width);
         Record(ForwardProfile.Stage.ActivationQuant, start);
+    }
+
+    /// <summary>The input of Wo / Wdown to int8: through the SubLN norm where the architecture has one.</summary>
+    private void SubNormAndQuantize(float* x, float[]? subNorm, int tokens, int width)
+    {
+        if (subNorm is null)
+        {
+            Quantize(x, tokens, width);
+            return;
+        }
+        RmsNorm(x, _s.Xn, tokens, width, width, subNorm);
+        Quantize(_s.Xn, tokens, width);
     }
 
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
@@ -60,12 +72,17 @@ public sealed unsafe partial class Transformer
         Record(ForwardProfile.Stage.FfnActivation, start);
     }
 
-    /// <summary>NEOX RoPE: inside each head, element j pairs with j + ropeDim/2.</summary>
+    /// <summary>
+    /// RoPE over the first ropeDim elements of each head, frequency j = theta^(-2j/ropeDim) for pair j: NEOX pairs
+    /// element j with j + ropeDim/2, NORM pairs 2j with 2j+1.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rope(float* v, int tokens, int stride, int heads)
     {
         long start = Stamp();
         int half = _c.RopeDim / 2;
+        // Element offsets of pair j's two members: (j, j + half) for NEOX, (2j, 2j + 1) for NORM.
+        int step = _c.Rope == RopeStyle.Norm ? 2 : 1, partner = _c.Rope == RopeStyle.Norm ? 1 : half;
         float* cos = _s.RopeCos, sin = _s.RopeSin;
         for (int t = 0; t < tokens; t++)
         {
@@ -81,9 +98,10 @@ public sealed unsafe partial class Transformer
                 float* p = v + (long)t * stride + h * _c.HeadDim;
                 for (int j = 0; j < half; j++)
                 {
-                    float x0 = p[j], x1 = p[j + half];
-                    p[j] = x0 * cos[j] - x1 * sin[j];
-                    p[j + half] = x0 * sin[j] + x1 * cos[j];
+                    float* a = p + j * step;
+                    float x0 = a[0], x1 = a[partner];
+                    a[0] = x0 * cos[j] - x1 * sin[j];
+                    a[partner] = x0 * sin[j] + x1 * cos[j];
                 }
             }
         }

@@ -65,24 +65,22 @@ public sealed unsafe partial class Transformer : IDisposable
             var L = _w.Layers[l];
             // attention: h = rmsnorm(x)*attn_norm -> int8 once for q, k, v
             RmsNorm(s.X, s.Xn, T, d, d, L.AttnNorm);                               // xn   [T, d]
-            Quantize(T, d);                                                        // act  [T, d] int8
+            Quantize(s.Xn, T, d);                                                  // act  [T, d] int8
             MatMul(L.Q, s.Q, qd, L.K, s.K, kvd, L.V, s.V, kvd);                    // q [T, qd], k v [T, kvd]
             Rope(s.Q, T, qd, _c.Heads);
             Rope(s.K, T, kvd, _c.KvHeads);
             StoreKv(cache, l, T);                                                  // cache[slot][l][pos] = k, v
             Attention(cache, l, T);                                                // att  [T, qd]
-            RmsNorm(s.Att, s.Xn, T, qd, qd, L.AttnSubNorm);                        // SubLN before Wo
-            Quantize(T, qd);
+            SubNormAndQuantize(s.Att, L.AttnSubNorm, T, qd);                       // SubLN (bitnet*) -> act [T, qd]
             MatMul(L.O, s.Tmp, d);                                                 // tmp  [T, d]
             Add(s.X, s.Tmp, T * d);                                                // x += Wo a
 
             // feed-forward: f = act(gate) * up, SubLN, down
             RmsNorm(s.X, s.Xn, T, d, d, L.FfnNorm);
-            Quantize(T, d);
+            Quantize(s.Xn, T, d);
             MatMul(L.Gate, s.Gate, ff, L.Up, s.Up, ff);                            // gate, up [T, ff]
             GatedActivation(s.Gate, s.Up, T * ff);                                 // gate = act(gate) * up
-            RmsNorm(s.Gate, s.Xn, T, ff, ff, L.FfnSubNorm);                        // SubLN before Wdown
-            Quantize(T, ff);
+            SubNormAndQuantize(s.Gate, L.FfnSubNorm, T, ff);                       // SubLN (bitnet*) -> act [T, ff]
             MatMul(L.Down, s.Tmp, d);                                              // tmp  [T, d]
             Add(s.X, s.Tmp, T * d);                                                // x += Wdown f
         }

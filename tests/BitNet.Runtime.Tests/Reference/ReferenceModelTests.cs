@@ -21,6 +21,7 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
                 "tiny-bitnet-f32.gguf", "tiny-bitnet-f16.gguf", "tiny-bitnet-f32-scaletensors.gguf",
                 "tiny-bitnet-tq1_0.gguf", "tiny-bitnet-tq2_0.gguf",
             }),
+            ("tiny-llama", new[] { "tiny-llama-f32.gguf", "tiny-llama-i2_s.gguf", "tiny-llama-tq2_0.gguf" }),
         })
         {
             foreach (var f in files) data.Add(dir, f);
@@ -61,6 +62,7 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
         {
             data.Add(k.Name, "stories3m/stories3m-tq2_0.gguf");
             data.Add(k.Name, "tiny-random/tiny-b158-i2_s.gguf");
+            data.Add(k.Name, "tiny-llama/tiny-llama-i2_s.gguf");
         }
         return data;
     }
