@@ -6,7 +6,7 @@ using BitNet.Runtime.Synthesis;
 namespace BitNet.Cli.Commands;
 
 /// <summary>
-/// `bitnet synth --arch bitnet-b1.58|bitnet --shape tiny|2b4t --type f32|f16|tq1_0|tq2_0|i2_s --seed N -o file.gguf`:
+/// `bitnet synth --arch bitnet-b1.58|bitnet|llama --shape tiny|2b4t|falcon3-10b --type f32|f16|tq1_0|tq2_0|i2_s --seed N -o file.gguf`:
 /// writes a random-weight model with the exact layout of real ones (for benchmarks and tests; no weights can be
 /// downloaded here).
 /// </summary>
@@ -14,8 +14,8 @@ internal static class SynthCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch") { Description = "bitnet-b1.58 or bitnet", DefaultValueFactory = _ => "bitnet-b1.58" };
-        var shape = new Option<string>("--shape") { Description = "tiny or 2b4t", DefaultValueFactory = _ => "tiny" };
+        var arch = new Option<string>("--arch") { Description = "bitnet-b1.58, bitnet or llama (the Falcon3 / Llama3-1.58 graph)", DefaultValueFactory = _ => "bitnet-b1.58" };
+        var shape = new Option<string>("--shape") { Description = "tiny, 2b4t or falcon3-10b", DefaultValueFactory = _ => "tiny" };
         var type = new Option<string>("--type") { Description = "Ternary weight type: f32, f16, tq1_0, tq2_0, i2_s", DefaultValueFactory = _ => "i2_s" };
         var embType = new Option<string?>("--embedding-type") { Description = "token_embd type: f32 or f16 (default: f16 for 2b4t, f32 for tiny)" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed = same file)", DefaultValueFactory = _ => 1UL };

@@ -64,14 +64,17 @@ public static class ModelSynthesizer
         public long Bytes => TensorFormats.Get(Type).TensorBytes(Ne0, Rows)!.Value;
     }
 
-    private static List<TensorPlan> PlanTensors(SynthesisShape s, GgmlType weightType, GgmlType embeddingType)
+    private static List<TensorPlan> PlanTensors(SynthesisShape s, string arch, GgmlType weightType, GgmlType embeddingType)
     {
         long e = s.Embedding, f = s.FeedForward, kv = s.KvDim;
-        var t = new List<TensorPlan>(2 + 11 * s.Layers)
+        // The llama graph (Falcon3, Llama3-1.58) has no SubLN and an untied head, as those models ship.
+        bool llama = arch == "llama";
+        var t = new List<TensorPlan>(3 + 11 * s.Layers)
         {
             new("token_embd.weight", [e, s.Vocab], embeddingType, TensorKind.Embedding),
             new("output_norm.weight", [e], GgmlType.F32, TensorKind.Norm),
         };
+        if (llama) t.Add(new("output.weight", [e, s.Vocab], embeddingType, TensorKind.Embedding));
         for (int l = 0; l < s.Layers; l++)
         {
             string p = $"blk.{l}.";
@@ -79,12 +82,12 @@ public static class ModelSynthesizer
             t.Add(new(p + "attn_q.weight", [e, e], weightType, TensorKind.Ternary));
             t.Add(new(p + "attn_k.weight", [e, kv], weightType, TensorKind.Ternary));
             t.Add(new(p + "attn_v.weight", [e, kv], weightType, TensorKind.Ternary));
-            t.Add(new(p + "attn_sub_norm.weight", [e], GgmlType.F32, TensorKind.Norm));
+            if (!llama) t.Add(new(p + "attn_sub_norm.weight", [e], GgmlType.F32, TensorKind.Norm));
             t.Add(new(p + "attn_output.weight", [e, e], weightType, TensorKind.Ternary));
             t.Add(new(p + "ffn_norm.weight", [e], GgmlType.F32, TensorKind.Norm));
             t.Add(new(p + "ffn_gate.weight", [e, f], weightType, TensorKind.Ternary));
             t.Add(new(p + "ffn_up.weight", [e, f], weightType, TensorKind.Ternary));
-            t.Add(new(p + "ffn_sub_norm.weight", [f], GgmlType.F32, TensorKind.Norm));
+            if (!llama) t.Add(new(p + "ffn_sub_norm.weight", [f], GgmlType.F32, TensorKind.Norm));
             t.Add(new(p + "ffn_down.weight", [f, e], weightType, TensorKind.Ternary));
         }
         return t;
@@ -126,7 +129,7 @@ public static class ModelSynthesizer
         w.AddValue("synth.seed", new GgufValue(GgufValueType.UInt64, o.Seed));
         w.Add("synth.generator", "BitNet.Runtime.Synthesis.ModelSynthesizer value-model=ternary*fp16scale");
 
-        var tensors = PlanTensors(shape, o.WeightType, embeddingType);
+        var tensors = PlanTensors(shape, a, o.WeightType, embeddingType);
         long total = 0;
         foreach (var t in tensors) total += t.Bytes;
         var state = new WriteState(total, progress);

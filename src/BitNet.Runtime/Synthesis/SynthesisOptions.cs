@@ -9,7 +9,7 @@ namespace BitNet.Runtime.Synthesis;
 public sealed record SynthesisOptions
 {
     /// <summary>Architectures the synthesizer writes (GGUF <c>general.architecture</c>).</summary>
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["bitnet-b1.58", "bitnet"];
+    public static readonly IReadOnlyList<string> SupportedArchitectures = ["bitnet-b1.58", "bitnet", "llama"];
 
     /// <summary>Encodings the ternary projection weights can take (F32/F16 store t*s as floats).</summary>
     public static readonly IReadOnlyList<GgmlType> SupportedWeightTypes =
@@ -49,7 +49,8 @@ public sealed record SynthesisOptions
         {
             "tiny" => SynthesisShape.Tiny,
             "2b4t" => SynthesisShape.B2B4T,
-            _ => throw new ArgumentException($"shape '{Shape}' is unknown (tiny, 2b4t)", nameof(Shape)),
+            "falcon3-10b" => SynthesisShape.Falcon3_10B,
+            _ => throw new ArgumentException($"shape '{Shape}' is unknown (tiny, 2b4t, falcon3-10b)", nameof(Shape)),
         };
         var shape = preset with
         {
@@ -68,7 +69,7 @@ public sealed record SynthesisOptions
     /// <summary>The effective <c>token_embd</c> encoding.</summary>
     public GgmlType ResolveEmbeddingType()
     {
-        var type = EmbeddingType ?? (Shape.Equals("2b4t", StringComparison.OrdinalIgnoreCase) ? GgmlType.F16 : GgmlType.F32);
+        var type = EmbeddingType ?? (Shape.Equals("tiny", StringComparison.OrdinalIgnoreCase) ? GgmlType.F32 : GgmlType.F16);
         if (type is not (GgmlType.F32 or GgmlType.F16))
             throw new ArgumentException($"embedding type {type} is not supported (F32, F16)", nameof(EmbeddingType));
         return type;
@@ -114,6 +115,9 @@ public sealed record SynthesisShape(
 {
     /// <summary>microsoft/bitnet-b1.58-2B-4T: hidden 2560, 30 layers, 20/5 heads, FFN 6912, vocab 128256, context 4096.</summary>
     public static readonly SynthesisShape B2B4T = new(2560, 30, 20, 5, 6912, 128256, 4096, 500000f, 1e-5f);
+
+    /// <summary>tiiuae/Falcon3-10B-Instruct-1.58bit (arch llama): hidden 3072, 40 layers, 12/4 heads of 256, FFN 23040, vocab 131072.</summary>
+    public static readonly SynthesisShape Falcon3_10B = new(3072, 40, 12, 4, 23040, 131072, 32768, 1000042f, 1e-6f);
 
     /// <summary>
     /// Small but shaped like 2B4T: GQA 2:1, head_dim 64, an FFN width (768) that is a multiple of 256 but not a power

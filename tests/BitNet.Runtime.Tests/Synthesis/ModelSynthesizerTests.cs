@@ -40,7 +40,9 @@ public sealed class ModelSynthesizerTests : IDisposable
         Assert.Equal(s.HeadDim, md.GetInt($"{arch}.rope.dimension_count"));
         Assert.Equal(ModelSynthesizer.FileTypeOf(weightType), md.GetInt("general.file_type"));
         Assert.Equal(arch == "bitnet" ? "relu2" : null, md.GetStringOrNull($"{arch}.hidden_activation"));
-        Assert.Equal(2 + 11 * s.Layers, f.Tensors.Count);
+        bool llama = arch == "llama"; // no SubLN, untied head
+        Assert.Equal(llama ? 3 + 9 * s.Layers : 2 + 11 * s.Layers, f.Tensors.Count);
+        Assert.Equal(llama, f.TryGetTensor("output.weight", out _));
 
         var embd = f.GetTensor("token_embd.weight");
         Assert.Equal([s.Embedding, s.Vocab], embd.Shape);
@@ -49,7 +51,7 @@ public sealed class ModelSynthesizerTests : IDisposable
         double sd = Math.Sqrt(embedding.Sum(v => (double)v * v) / embedding.Length);
         Assert.InRange(sd, 0.09, 0.11); // sigma = clamp(2/sqrt(256), 0.02, 0.1) = 0.1
 
-        foreach (var (name, shape) in ExpectedTensors(s))
+        foreach (var (name, shape) in ExpectedTensors(s, subNorms: !llama))
         {
             var t = f.GetTensor(name);
             Assert.Equal(shape, t.Shape);
@@ -200,7 +202,7 @@ public sealed class ModelSynthesizerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("llama", "tiny", GgmlType.I2_S, null, "Arch")]
+    [InlineData("qwen2", "tiny", GgmlType.I2_S, null, "Arch")]
     [InlineData("bitnet", "huge", GgmlType.I2_S, null, "Shape")]
     [InlineData("bitnet", "tiny", GgmlType.Q8_0, null, "WeightType")]
     [InlineData("bitnet", "tiny", GgmlType.TQ2_0, 384, "Embedding")] // 384 is not a multiple of 256
@@ -212,7 +214,7 @@ public sealed class ModelSynthesizerTests : IDisposable
         Assert.Equal(param, e.ParamName);
     }
 
-    private static IEnumerable<(string, long[])> ExpectedTensors(SynthesisShape s)
+    private static IEnumerable<(string, long[])> ExpectedTensors(SynthesisShape s, bool subNorms = true)
     {
         yield return ("output_norm.weight", [s.Embedding]);
         for (int l = 0; l < s.Layers; l++)
@@ -221,12 +223,12 @@ public sealed class ModelSynthesizerTests : IDisposable
             yield return ($"blk.{l}.attn_q.weight", [s.Embedding, s.Embedding]);
             yield return ($"blk.{l}.attn_k.weight", [s.Embedding, s.KvDim]);
             yield return ($"blk.{l}.attn_v.weight", [s.Embedding, s.KvDim]);
-            yield return ($"blk.{l}.attn_sub_norm.weight", [s.Embedding]);
+            if (subNorms) yield return ($"blk.{l}.attn_sub_norm.weight", [s.Embedding]);
             yield return ($"blk.{l}.attn_output.weight", [s.Embedding, s.Embedding]);
             yield return ($"blk.{l}.ffn_norm.weight", [s.Embedding]);
             yield return ($"blk.{l}.ffn_gate.weight", [s.Embedding, s.FeedForward]);
             yield return ($"blk.{l}.ffn_up.weight", [s.Embedding, s.FeedForward]);
-            yield return ($"blk.{l}.ffn_sub_norm.weight", [s.FeedForward]);
+            if (subNorms) yield return ($"blk.{l}.ffn_sub_norm.weight", [s.FeedForward]);
             yield return ($"blk.{l}.ffn_down.weight", [s.FeedForward, s.Embedding]);
         }
     }
