@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using BitNet.Runtime.Diagnostics;
 using BitNet.Runtime.Kernels;
+using BitNet.Runtime.KvCache;
 using BitNet.Runtime.Model;
 using BitNet.Runtime.Threading;
 
@@ -27,14 +28,15 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)" };
         var profile = new Option<bool>("--profile") { Description = "Print where single-sequence decode time goes" };
         var kernels = CommonOptions.Kernels();
+        var kvType = CommonOptions.KvType();
         var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
-            { model, prompt, gen, threads, batch, reps, head, json, profile, kernels };
+            { model, prompt, gen, threads, batch, reps, head, json, profile, kernels, kvType };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(threads),
-            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels))));
+            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!)));
         return cmd;
     }
 
-    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels)
+    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels, string kvType)
     {
         if (p < 0 || n < 1 || reps < 1) throw new CliException("-p must be >= 0, -n and -r >= 1");
         var batches = CommonOptions.ParseTokenList(batchList);
@@ -52,7 +54,8 @@ internal static class BenchCommand
         double bandwidth = MemoryBandwidthProbe.MeasureGBs(pool);
         ResetPeakRss(); // the probe's buffer is not the engine's memory
         log.WriteLine($"memory read bandwidth: {bandwidth:F1} GB/s");
-        var bench = new EngineBenchmark(model, pool);
+        var kv = CommonOptions.ParseKvType(kvType);
+        var bench = new EngineBenchmark(model, pool, kv);
         PrefillResult? prefill = null;
         if (p > 0)
         {
@@ -78,7 +81,7 @@ internal static class BenchCommand
             }
         }
         // Decode reads every weight once per step, plus the KV cache (on average half the generated context).
-        long kvBytes = 2L * model.Config.Layers * model.Config.KvDim * sizeof(float) * (n / 2);
+        long kvBytes = KvCachePool.BytesFor(model.Config, 1, n / 2, kv);
         long bytesPerToken = model.WeightBytesPerToken + kvBytes;
         double single = decode.FirstOrDefault(d => d.Batch == 1)?.MedianTokS ?? 0;
         double fraction = bandwidth > 0 ? single * bytesPerToken / (bandwidth * 1e9) : 0;

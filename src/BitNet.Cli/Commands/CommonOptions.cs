@@ -39,6 +39,19 @@ internal static class CommonOptions
         }
     }
 
+    public static Option<string> KvType() => new("--kv-type")
+    {
+        Description = "KV cache storage: f16 (default, half the memory) or f32",
+        DefaultValueFactory = _ => "f16",
+    };
+
+    public static KvCacheType ParseKvType(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "f16" => KvCacheType.F16,
+        "f32" => KvCacheType.F32,
+        _ => throw new CliException($"--kv-type: '{text}' is not one of f16, f32"),
+    };
+
     public static Option<string> Tokens(bool required) => new("--tokens")
     {
         Description = "Comma-separated token ids, e.g. 1,403,407",

@@ -1,3 +1,4 @@
+using BitNet.Runtime.Kernels;
 using System.Diagnostics;
 using BitNet.Runtime.KvCache;
 using BitNet.Runtime.Model;
@@ -17,12 +18,12 @@ public sealed record DecodeResult(int Batch, double MedianTokS, double MinTokS, 
 /// batch, decode runs B sequences in lock step (one token each per forward pass) from an empty context and reports the
 /// aggregate tokens/s. Each measurement is repeated and the median reported with its spread.
 /// </summary>
-public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool)
+public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheType kvCache = KvCacheType.F16)
 {
     public PrefillResult Prefill(int tokens, int repetitions, ForwardProfile? profile = null)
     {
         int ctx = Math.Min(model.Config.Context, tokens + 1);
-        using var cache = new KvCachePool(model.Config, 1, ctx);
+        using var cache = new KvCachePool(model.Config, 1, ctx, kvCache);
         int chunk = Math.Min(tokens, 512);
         using var transformer = new Transformer(model.Weights, pool, chunk) { Profile = profile };
         var ids = Tokens(tokens);
@@ -50,7 +51,7 @@ public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool)
     {
         int vocab = model.Config.Vocab;
         int ctx = Math.Min(model.Config.Context, tokens + 2);
-        using var cache = new KvCachePool(model.Config, batch, ctx);
+        using var cache = new KvCachePool(model.Config, batch, ctx, kvCache);
         using var transformer = new Transformer(model.Weights, pool, batch);
         var next = new int[batch];
         var positions = new int[batch];

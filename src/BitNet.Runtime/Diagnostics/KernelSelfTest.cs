@@ -299,43 +299,60 @@ public static unsafe class KernelSelfTest
 
     private static Row Attention(KernelSet v)
     {
-        var tally = new Tally(v.Name, "attention");
-        foreach (int hd in new[] { 64, 100, 128 })
-        {
-            foreach (int n in new[] { 1, 7, 64, 300 })
-            {
-                var rng = new Random(hd * 1000 + n);
-                int stride = hd * 2; // two KV heads per position, as with GQA
-                var q = new float[hd];
-                var kv = new float[n * stride];
-                var values = new float[n * stride];
-                for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
-                for (int i = 0; i < kv.Length; i++) { kv[i] = (float)(rng.NextDouble() * 2 - 1); values[i] = (float)(rng.NextDouble() * 2 - 1); }
-                var scores = new float[n];
-                var output = new float[hd];
-                fixed (float* qp = q) fixed (float* kp = kv) fixed (float* vp = values) fixed (float* op = output)
-                    v.Attend(qp, kp, vp, stride, n, hd, scores, op);
-
-                var p = new double[n];
-                double max = double.NegativeInfinity, sum = 0;
-                for (int j = 0; j < n; j++)
-                {
-                    double s = 0;
-                    for (int i = 0; i < hd; i++) s += (double)q[i] * kv[j * stride + i];
-                    p[j] = s / Math.Sqrt(hd);
-                    max = Math.Max(max, p[j]);
-                }
-                for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
-                double worst = 0;
-                for (int i = 0; i < hd; i++)
-                {
-                    double exact = 0;
-                    for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * stride + i];
-                    worst = Math.Max(worst, Math.Abs(output[i] - exact)); // values are within [-1, 1]
-                }
-                tally.Add(worst, worst <= FloatTolerance, $"hd={hd} positions={n}");
-            }
-        }
+        var tally = new Tally(v.Name, "attention (F32 and F16 KV)");
+        foreach (var type in new[] { KvCacheType.F32, KvCacheType.F16 })
+            foreach (int hd in new[] { 64, 100, 128 })
+                foreach (int n in new[] { 1, 7, 64, 300 })
+                    AttentionCase(v, type, hd, n, tally);
         return tally.Row;
+    }
+
+    private static void AttentionCase(KernelSet v, KvCacheType type, int hd, int n, Tally tally)
+    {
+        var rng = new Random(hd * 1000 + n + (int)type);
+        int stride = hd * 2; // two KV heads per position, as with GQA
+        var q = new float[hd];
+        var keys = new float[n * stride];
+        var values = new float[n * stride];
+        for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = (float)(rng.NextDouble() * 2 - 1);
+            values[i] = (float)(rng.NextDouble() * 2 - 1);
+            // F16 storage: the exact answer is the one over the stored (rounded) values.
+            if (type == KvCacheType.F16) { keys[i] = (float)(Half)keys[i]; values[i] = (float)(Half)values[i]; }
+        }
+        byte[] kBytes = Store(keys, type), vBytes = Store(values, type);
+        var scores = new float[n];
+        var output = new float[hd];
+        fixed (float* qp = q) fixed (byte* kp = kBytes) fixed (byte* vp = vBytes) fixed (float* op = output)
+            v.Attend(type, qp, kp, vp, stride, n, hd, scores, op);
+
+        var p = new double[n];
+        double max = double.NegativeInfinity, sum = 0;
+        for (int j = 0; j < n; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < hd; i++) s += (double)q[i] * keys[j * stride + i];
+            p[j] = s / Math.Sqrt(hd);
+            max = Math.Max(max, p[j]);
+        }
+        for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
+        double worst = 0;
+        for (int i = 0; i < hd; i++)
+        {
+            double exact = 0;
+            for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * stride + i];
+            worst = Math.Max(worst, Math.Abs(output[i] - exact)); // values are within [-1, 1]
+        }
+        tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n}");
+    }
+
+    private static byte[] Store(float[] x, KvCacheType type)
+    {
+        if (type == KvCacheType.F32) return System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray();
+        var h = new Half[x.Length];
+        for (int i = 0; i < x.Length; i++) h[i] = (Half)x[i];
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(h.AsSpan()).ToArray();
     }
 }

@@ -156,4 +156,6 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
     public static float Dot(float* a, float* b, int n) => AdvSimdIsa.Dot(a, b, n);
 
     public static void Axpy(float alpha, float* x, float* y, int n) => AdvSimdIsa.Axpy(alpha, x, y, n);
+
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => AdvSimdIsa.AxpyHalf(alpha, x, y, n);
 }

@@ -325,4 +325,18 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         for (; i + 4 <= n; i += 4) AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, AdvSimd.LoadVector128(x + i)));
         for (; i < n; i++) y[i] += alpha * x[i];
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n)
+    {
+        int i = 0;
+        var va = Vector128.Create(alpha);
+        for (; i + 8 <= n; i += 8)
+        {
+            Widen8(x + i, out var lo, out var hi);
+            AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, lo));
+            AdvSimd.Store(y + i + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i + 4), va, hi));
+        }
+        for (; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
+    }
 }

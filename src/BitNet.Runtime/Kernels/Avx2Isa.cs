@@ -285,4 +285,13 @@ internal unsafe struct Avx2Isa : IKernelIsa
         for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Avx.LoadVector256(x + i), Avx.LoadVector256(y + i)));
         for (; i < n; i++) y[i] += alpha * x[i];
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n)
+    {
+        int i = 0;
+        var va = Vector256.Create(alpha);
+        for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Widen(x + i), Avx.LoadVector256(y + i)));
+        for (; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
+    }
 }

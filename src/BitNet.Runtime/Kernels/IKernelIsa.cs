@@ -51,4 +51,7 @@ internal unsafe interface IKernelIsa
 
     /// <summary>y += alpha * x over n elements (attention's weighted sum of values).</summary>
     static abstract void Axpy(float alpha, float* x, float* y, int n);
+
+    /// <summary>y += alpha * x over n F16 elements (raw bits), exact half widening.</summary>
+    static abstract void AxpyHalf(float alpha, ushort* x, float* y, int n);
 }

@@ -39,9 +39,10 @@ public abstract unsafe class KernelSet
 
     /// <summary>
     /// Causal softmax attention of one query head over n cached positions:
-    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key is at keys + p * stride.
+    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key starts at element p * stride of
+    /// <paramref name="keys"/>, whose elements are <paramref name="type"/>.
     /// </summary>
-    public abstract void Attend(float* q, float* keys, float* values, int stride, int n, int hd, Span<float> scores, float* output);
+    public abstract void Attend(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
 
     public override string ToString() => Name;
 
@@ -106,7 +107,7 @@ public abstract unsafe class KernelSet
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void Attend(float* q, float* keys, float* values, int stride, int n, int hd, Span<float> scores, float* output) =>
-            AttentionKernel.Attend<TIsa>(q, keys, values, stride, n, hd, scores, output);
+        public override void Attend(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output) =>
+            AttentionKernel.Attend<TIsa>(type, q, keys, values, stride, n, hd, scores, output);
     }
 }

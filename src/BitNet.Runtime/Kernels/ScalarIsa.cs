@@ -112,4 +112,9 @@ internal unsafe struct ScalarIsa : IKernelIsa
     {
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
     }
+
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
+    }
 }

@@ -15,11 +15,12 @@ public sealed class ModelSession : IDisposable
     private readonly int[] _slots;
     private readonly bool[] _want;
 
-    public ModelSession(BitNetModel model, WorkerPool pool, int contextLength = 0, int maxChunk = 64)
+    public ModelSession(BitNetModel model, WorkerPool pool, int contextLength = 0, int maxChunk = 64,
+        Kernels.KvCacheType kvCache = Kernels.KvCacheType.F16)
     {
         Model = model;
         int ctx = contextLength > 0 ? contextLength : model.Config.Context;
-        _cache = new KvCachePool(model.Config, 1, ctx);
+        _cache = new KvCachePool(model.Config, 1, ctx, kvCache);
         _transformer = new Transformer(model.Weights, pool, maxChunk);
         _positions = new int[maxChunk];
         _slots = new int[maxChunk];

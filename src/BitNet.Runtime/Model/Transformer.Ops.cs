@@ -113,11 +113,7 @@ public sealed unsafe partial class Transformer
         long start = Stamp();
         int kvd = _c.KvDim;
         for (int t = 0; t < tokens; t++)
-        {
-            long at = (long)_s.Positions[t] * kvd;
-            new ReadOnlySpan<float>(_s.K + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Keys(_s.Slots[t], layer) + at, kvd));
-            new ReadOnlySpan<float>(_s.V + (long)t * kvd, kvd).CopyTo(new Span<float>(cache.Values(_s.Slots[t], layer) + at, kvd));
-        }
+            cache.Store(_s.Slots[t], layer, _s.Positions[t], new ReadOnlySpan<float>(_s.K + (long)t * kvd, kvd), new ReadOnlySpan<float>(_s.V + (long)t * kvd, kvd));
         Record(ForwardProfile.Stage.KvStore, start);
     }
 
@@ -222,9 +218,11 @@ public sealed unsafe partial class Transformer
             if (t_scores is null || t_scores.Length < n) t_scores = new float[Math.Max(n, 256) * 2];
             var scores = t_scores.AsSpan(0, n);
 
-            float* keys = Cache!.Keys(s.Slots[t], Layer) + g * hd;
-            float* values = Cache.Values(s.Slots[t], Layer) + g * hd;
-            owner._w.Kernels.Attend(s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
+            var cache = Cache!;
+            long head = (long)g * hd * cache.ElementBytes;
+            byte* keys = cache.Keys(s.Slots[t], Layer) + head;
+            byte* values = cache.Values(s.Slots[t], Layer) + head;
+            owner._w.Kernels.Attend(cache.Type, s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
         }
     }
 

@@ -17,6 +17,9 @@ public sealed record EngineOptions
 
     public int Threads { get; init; } = Threading.WorkerPool.DefaultThreadCount;
 
+    /// <summary>How the KV cache stores keys and values (F16 halves its memory against F32).</summary>
+    public Kernels.KvCacheType KvCache { get; init; } = Kernels.KvCacheType.F16;
+
     public void Validate(int modelContext)
     {
         if (MaxSequences is < 1 or > 1024) throw new ArgumentException($"MaxSequences = {MaxSequences} must be 1..1024");

@@ -50,7 +50,7 @@ public sealed partial class InferenceEngine : IDisposable
         _options = options;
         ContextLength = options.ContextLength > 0 ? options.ContextLength : model.Config.Context;
         _pool = new WorkerPool(options.Threads);
-        _cache = new KvCachePool(model.Config, options.MaxSequences, ContextLength);
+        _cache = new KvCachePool(model.Config, options.MaxSequences, ContextLength, options.KvCache);
         _transformer = new Transformer(model.Weights, _pool, options.MaxBatchTokens);
         _slots = new SlotTable(options.MaxSequences, ContextLength);
         _freeSlots = options.MaxSequences;
@@ -70,6 +70,9 @@ public sealed partial class InferenceEngine : IDisposable
     public TextTokenizer Tokenizer => _tokenizer;
     public EngineOptions Options => _options;
     public int ContextLength { get; }
+
+    /// <summary>KV cache bytes of one sequence at the full context (the pool holds one per parallel sequence).</summary>
+    public long KvBytesPerSlot => _cache.BytesPerSlot;
 
     /// <summary>Forward passes run so far (tests count steps to prove batching; never time them).</summary>
     public long Steps => Interlocked.Read(ref _steps);

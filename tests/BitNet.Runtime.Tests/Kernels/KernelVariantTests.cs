@@ -98,5 +98,6 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
         public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
+        public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => ScalarIsa.AxpyHalf(alpha, x, y, n);
     }
 }

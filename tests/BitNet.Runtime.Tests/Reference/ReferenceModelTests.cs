@@ -80,6 +80,27 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("stories3m", "stories3m-i2_s.gguf")]
+    [InlineData("tiny-llama", "tiny-llama-tq2_0.gguf")]
+    public void F16AndF32KvCachesBothPassAndF16HalvesTheMemory(string dir, string file)
+    {
+        string path = TestPaths.SharedFile("reference", dir, file);
+        foreach (var kv in new[] { Runtime.Kernels.KvCacheType.F32, Runtime.Kernels.KvCacheType.F16 })
+        {
+            foreach (var r in ReferenceCheck.Run(path, Cases(dir), kvCache: kv))
+            {
+                output.WriteLine($"{kv}: {r}");
+                Assert.True(r.Passes, $"{kv}: {r}");
+            }
+        }
+        using var model = Runtime.Model.BitNetModel.Load(path);
+        using var f16 = new Runtime.KvCache.KvCachePool(model.Config, 2, 64, Runtime.Kernels.KvCacheType.F16);
+        using var f32 = new Runtime.KvCache.KvCachePool(model.Config, 2, 64, Runtime.Kernels.KvCacheType.F32);
+        Assert.Equal(2 * f16.BytesPerPosition, f32.BytesPerPosition);
+        Assert.Equal(2L * model.Config.Layers * model.Config.KvDim * 2, f16.BytesPerPosition);
+    }
+
     [Fact]
     public void ACorruptedReferenceFailsTheCheck()
     {
