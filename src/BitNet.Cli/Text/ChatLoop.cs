@@ -179,7 +179,7 @@ public sealed class ChatLoop
 
         // The header already ends the line ("Assistant:" / "Assistant: "): leading blanks of the answer are layout.
         var answerOutput = new LeadingWhitespaceTrimmer(output);
-        var detokenizer = _tokenizer.CreateStreamingDetokenizer(skipSpecial: true, atSequenceStart: false);
+        var detokenizer = _tokenizer.CreateOutputDetokenizer(atSequenceStart: false);
         _answerCancellation = new CancellationTokenSource();
         GenerationResult answer;
         _answering = true;
@@ -200,7 +200,7 @@ public sealed class ChatLoop
         double decodeMs = answer.Elapsed.TotalMilliseconds;
         diagnostics.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[prompt {prompt.Length} tokens ({reused} cached, {turn.FedTokens} fed in {prefill.TotalMilliseconds:F0} ms); " +
-            $"answer {answer.Tokens.Count} tokens in {decodeMs:F0} ms ({answer.Tokens.Count * 1000 / Math.Max(decodeMs, 1e-9):F1} tok/s); " +
+            $"answer {answer.CompletionTokens} tokens in {decodeMs:F0} ms ({answer.CompletionTokens * 1000 / Math.Max(decodeMs, 1e-9):F1} tok/s); " +
             $"stop: {Commands.GenerateCommand.StopName(answer.Stop)}]"));
         return turn;
     }

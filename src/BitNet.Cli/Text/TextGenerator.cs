@@ -30,7 +30,11 @@ public enum GenerationStop
 /// <param name="Text">The text written to the output: the decoded tokens, cut before a stop string.</param>
 /// <param name="Stop">Why generation ended.</param>
 /// <param name="Elapsed">Time spent sampling and feeding.</param>
-public sealed record GenerationResult(IReadOnlyList<int> Tokens, int FedCount, string Text, GenerationStop Stop, TimeSpan Elapsed);
+public sealed record GenerationResult(IReadOnlyList<int> Tokens, int FedCount, string Text, GenerationStop Stop, TimeSpan Elapsed)
+{
+    /// <summary>Generated tokens without the end-of-generation token, counted as the server's usage counts them.</summary>
+    public int CompletionTokens => Stop == GenerationStop.EndOfGeneration ? Tokens.Count - 1 : Tokens.Count;
+}
 
 /// <summary>
 /// The decode loop the text commands share: sample a token, stream the characters it completes (never half a UTF-8

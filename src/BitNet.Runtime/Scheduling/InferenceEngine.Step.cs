@@ -46,8 +46,8 @@ public sealed partial class InferenceEngine
         var sampler = new Sampler(_model.Config.Vocab, p);
         sampler.AcceptPrompt(r.Request.PromptTokens);
         // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
-        // the answer's first one through TrimLeadingSpace).
-        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateStreamingDetokenizer(atSequenceStart: false))
+        // the answer's first one through TrimLeadingSpace). Control tokens that do not end generation are never text.
+        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateOutputDetokenizer(atSequenceStart: false))
         {
             State = state,
             Position = reused,

@@ -79,8 +79,15 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         if (prompt.Length >= ctx || (s.MaxTokens is not null && prompt.Length + requested > ctx))
             throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0);
 
+        // A chat format's stop that is a special token of the vocabulary stops as that token: control tokens are never
+        // text, so as a stop string it could never match.
         var stops = new List<string>(s.Stop);
-        foreach (var f in formatStops) if (!stops.Contains(f)) stops.Add(f);
+        var stopTokens = new List<int>(engine.Tokenizer.EndOfGenerationIds);
+        foreach (var f in formatStops)
+        {
+            if (engine.Tokenizer.TryGetSpecialTokenId(f, out int special)) { if (!stopTokens.Contains(special)) stopTokens.Add(special); }
+            else if (!stops.Contains(f)) stops.Add(f);
+        }
         var cts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         double timeout = Math.Min(s.TimeoutSeconds ?? double.MaxValue, _options.RequestTimeoutSeconds);
         cts.CancelAfter(TimeSpan.FromSeconds(timeout));
@@ -94,7 +101,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             Choices = s.N,
             Sampling = s.Sampling,
             StopStrings = stops,
-            StopTokens = engine.Tokenizer.EndOfGenerationIds,
+            StopTokens = stopTokens,
             TrimLeadingSpace = operation == "chat",
             Cancellation = cts.Token,
         };
