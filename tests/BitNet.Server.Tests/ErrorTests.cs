@@ -142,14 +142,15 @@ public sealed class ErrorTests(DefaultServer server)
     }
 
     [Fact]
-    public async Task An_unknown_model_is_404()
+    public async Task Any_model_name_is_served_by_the_one_model_and_reported_as_its_id()
     {
-        using var chat = await _client.PostAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-4o"));
-        var error = await Api.AssertErrorAsync(chat, HttpStatusCode.NotFound, "not_found_error", "model_not_found");
-        Assert.Equal("model", error.GetProperty("param").GetString());
-
-        using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody(maxTokens: 4).With("model", "gpt-3.5-turbo-instruct"));
-        await Api.AssertErrorAsync(completion, HttpStatusCode.NotFound, "not_found_error", "model_not_found");
+        // Apps hard-code a model name (the SDK samples' gpt-4o-mini, LangChain's gpt-3.5-turbo).
+        var chat = await _client.PostOkAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-4o-mini"));
+        Assert.Equal(server.ModelId, chat.GetProperty("model").GetString());
+        var completion = await _client.PostOkAsync(Api.Completions, Api.CompletionBody(maxTokens: 4).With("model", "gpt-3.5-turbo-instruct"));
+        Assert.Equal(server.ModelId, completion.GetProperty("model").GetString());
+        string stream = await _client.PostStreamAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-3.5-turbo").With("stream", true));
+        Assert.All(Sse.Chunks(stream), c => Assert.Equal(server.ModelId, c.GetProperty("model").GetString()));
     }
 
     [Fact]

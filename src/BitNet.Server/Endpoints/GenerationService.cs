@@ -64,6 +64,16 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         };
     }
 
+    /// <summary>
+    /// The `model` of a generation request. A one-model server answers any name (apps hard-code gpt-4o-mini or
+    /// gpt-3.5-turbo) and reports its own id; BitNet:StrictModelNames makes a name other than the alias a 404.
+    /// </summary>
+    public void CheckRequestedModel(string? requested)
+    {
+        if (_options.StrictModelNames) CheckModel(requested);
+    }
+
+    /// <summary>A model id that must be the served one (GET /v1/models/{id}): 404 model_not_found otherwise.</summary>
     public void CheckModel(string? requested)
     {
         if (requested is not null && requested.Length > 0 && !string.Equals(requested, host.ModelId, StringComparison.Ordinal))
