@@ -24,6 +24,7 @@ try
 
     app.UseSerilogRequestLogging();
     app.UseMiddleware<ErrorHandlingMiddleware>();   // every failure becomes an OpenAI-shaped error
+    app.UseStatusCodePages(StatusCodeErrors.WriteAsync); // unknown routes (404) and wrong methods (405) too
     app.UseMiddleware<JsonContentTypeMiddleware>(); // bodies are JSON whatever the client's Content-Type says
     app.UseRouting();
     app.UseCors();

@@ -100,7 +100,11 @@ public sealed class ErrorTests(DefaultServer server)
         await AssertContextLengthExceeded(chat);
 
         using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody(longText, 4));
-        await AssertContextLengthExceeded(completion);
+        var error = await AssertContextLengthExceeded(completion);
+        // /v1/completions has a prompt, not messages.
+        Assert.Equal("prompt", error.GetProperty("param").GetString());
+        Assert.Contains("in the prompt", error.GetProperty("message").GetString());
+        Assert.DoesNotContain("messages", error.GetProperty("message").GetString());
     }
 
     [Fact]
@@ -112,7 +116,10 @@ public sealed class ErrorTests(DefaultServer server)
         Assert.Contains($"{context} in the completion", error.GetProperty("message").GetString());
 
         using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody("Hi", context));
-        await AssertContextLengthExceeded(completion);
+        var completionError = await AssertContextLengthExceeded(completion);
+        Assert.Equal("prompt", completionError.GetProperty("param").GetString());
+        Assert.DoesNotContain("messages", completionError.GetProperty("message").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
     }
 
     private async Task<System.Text.Json.JsonElement> AssertContextLengthExceeded(HttpResponseMessage response)

@@ -87,7 +87,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         int ctx = engine.ContextLength;
         int requested = s.MaxTokens ?? Math.Min(_options.DefaultMaxTokens, Math.Max(ctx - prompt.Length, 0));
         if (prompt.Length >= ctx || (s.MaxTokens is not null && prompt.Length + requested > ctx))
-            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0);
+            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0, operation == "chat" ? "messages" : "prompt");
 
         // A chat format's stop that is a special token of the vocabulary stops as that token: control tokens are never
         // text, so as a stop string it could never match.
@@ -128,7 +128,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         catch (ArgumentException e)
         {
             cts.Dispose();
-            throw ApiException.BadRequest(e.Message);
+            throw ApiException.BadRequest(e.Message, operation == "chat" ? "messages" : "prompt");
         }
 
         var activity = ServerTelemetry.ActivitySource.StartActivity($"{operation} {host.ModelId}", ActivityKind.Internal);
