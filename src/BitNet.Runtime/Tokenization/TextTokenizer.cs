@@ -114,6 +114,29 @@ public sealed class TextTokenizer
     /// </summary>
     public IReadOnlyList<int> EndOfGenerationIds => _endOfGeneration;
 
+    /// <summary>
+    /// Tokens that cannot begin a chat answer: their text, after leading spaces, starts with punctuation that closes or
+    /// continues something (<c>: ; , . ! ? ) ] }</c>) or with a line break. After a prompt ending in "Assistant:" a
+    /// small model often writes another ':'; chat answers mask these until their first visible character.
+    /// </summary>
+    public IReadOnlyList<int> AnswerStartExclusions => _answerStartExclusions ??= FindAnswerStartExclusions();
+
+    private int[]? _answerStartExclusions;
+
+    private int[] FindAnswerStartExclusions()
+    {
+        var ids = new List<int>();
+        for (int id = 0; id < _table.Count; id++)
+        {
+            if (_table.Type(id) is TokenType.Control or TokenType.Unused) continue;
+            var bytes = _table.Bytes(id);
+            int i = 0;
+            while (i < bytes.Length && bytes[i] == (byte)' ') i++;
+            if (i < bytes.Length && ":;,.!?)]}\n\r"u8.IndexOf(bytes[i]) >= 0) ids.Add(id);
+        }
+        return ids.ToArray();
+    }
+
     /// <summary>Whether <paramref name="id"/> is one of <see cref="EndOfGenerationIds"/>.</summary>
     public bool IsEndOfGeneration(int id) => Array.IndexOf(_endOfGeneration, id) >= 0;
 

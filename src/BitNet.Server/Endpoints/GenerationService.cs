@@ -112,7 +112,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             Sampling = s.Sampling,
             StopStrings = stops,
             StopTokens = stopTokens,
-            TrimLeadingSpace = operation == "chat",
+            ChatAnswer = operation == "chat",
             Cancellation = cts.Token,
         };
         ChannelReader<GenerationEvent> events;
