@@ -43,7 +43,8 @@ public sealed partial class InferenceEngine
         var p = r.Request.Sampling;
         // Extra choices get their own seed so that n > 1 gives different completions, reproducibly.
         if (choice > 0 && p.Seed is { } seed) p = p with { Seed = seed + (ulong)choice };
-        var sampler = new Sampler(_model.Config.Vocab, p);
+        // The slot's scratch, not three fresh vocabulary-sized arrays per request: one sequence runs in a slot at a time.
+        var sampler = new Sampler(_model.Config.Vocab, p, _samplerBuffers[slot] ??= new SamplerBuffers(_model.Config.Vocab));
         sampler.AcceptPrompt(r.Request.PromptTokens);
         // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
         // the answer's first one through ChatAnswer). Control tokens that do not end generation are never text.
