@@ -100,7 +100,11 @@ public sealed class ErrorTests(DefaultServer server)
         await AssertContextLengthExceeded(chat);
 
         using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody(longText, 4));
-        await AssertContextLengthExceeded(completion);
+        var error = await AssertContextLengthExceeded(completion);
+        // /v1/completions has a prompt, not messages.
+        Assert.Equal("prompt", error.GetProperty("param").GetString());
+        Assert.Contains("in the prompt", error.GetProperty("message").GetString());
+        Assert.DoesNotContain("messages", error.GetProperty("message").GetString());
     }
 
     [Fact]
@@ -112,7 +116,10 @@ public sealed class ErrorTests(DefaultServer server)
         Assert.Contains($"{context} in the completion", error.GetProperty("message").GetString());
 
         using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody("Hi", context));
-        await AssertContextLengthExceeded(completion);
+        var completionError = await AssertContextLengthExceeded(completion);
+        Assert.Equal("prompt", completionError.GetProperty("param").GetString());
+        Assert.DoesNotContain("messages", completionError.GetProperty("message").GetString());
+        Assert.Equal("messages", error.GetProperty("param").GetString());
     }
 
     private async Task<System.Text.Json.JsonElement> AssertContextLengthExceeded(HttpResponseMessage response)
@@ -142,14 +149,15 @@ public sealed class ErrorTests(DefaultServer server)
     }
 
     [Fact]
-    public async Task An_unknown_model_is_404()
+    public async Task Any_model_name_is_served_by_the_one_model_and_reported_as_its_id()
     {
-        using var chat = await _client.PostAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-4o"));
-        var error = await Api.AssertErrorAsync(chat, HttpStatusCode.NotFound, "not_found_error", "model_not_found");
-        Assert.Equal("model", error.GetProperty("param").GetString());
-
-        using var completion = await _client.PostAsync(Api.Completions, Api.CompletionBody(maxTokens: 4).With("model", "gpt-3.5-turbo-instruct"));
-        await Api.AssertErrorAsync(completion, HttpStatusCode.NotFound, "not_found_error", "model_not_found");
+        // Apps hard-code a model name (the SDK samples' gpt-4o-mini, LangChain's gpt-3.5-turbo).
+        var chat = await _client.PostOkAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-4o-mini"));
+        Assert.Equal(server.ModelId, chat.GetProperty("model").GetString());
+        var completion = await _client.PostOkAsync(Api.Completions, Api.CompletionBody(maxTokens: 4).With("model", "gpt-3.5-turbo-instruct"));
+        Assert.Equal(server.ModelId, completion.GetProperty("model").GetString());
+        string stream = await _client.PostStreamAsync(Api.Chat, Api.ChatBody(maxTokens: 4).With("model", "gpt-3.5-turbo").With("stream", true));
+        Assert.All(Sse.Chunks(stream), c => Assert.Equal(server.ModelId, c.GetProperty("model").GetString()));
     }
 
     [Fact]

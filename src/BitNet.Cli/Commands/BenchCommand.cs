@@ -45,8 +45,8 @@ internal static class BenchCommand
         var sw = Stopwatch.StartNew();
         using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Head = ModelLoadOptions.ParseHead(head), Kernels = CommonOptions.ParseKernels(kernels) });
         double loadSeconds = sw.Elapsed.TotalSeconds;
-        if (p + 1 > model.Config.Context || n + 2 > model.Config.Context)
-            throw new CliException($"-p {p} / -n {n} exceed the model's context of {model.Config.Context}");
+        (p, n, string? fitted) = BenchLengths.Fit(p, n, model.Config.Context);
+        if (fitted is not null) Console.Error.WriteLine(fitted);
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         log.WriteLine($"model {Path.GetFileName(modelPath)}: {model.Config.Architecture}, {model.WeightBytesPerToken / 1e6:F1} MB of weights per token " +
             $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {model.Weights.Kernels.Name} kernels");

@@ -25,8 +25,8 @@ public static class ChatCommand
         };
         var count = new Option<int>("-n", "--n-predict")
         {
-            Description = "Most tokens per answer (-1 = until the end of the turn or the context)",
-            DefaultValueFactory = _ => -1,
+            Description = $"Most tokens per answer (-1 = until the end of the turn or the context; default {ChatOptions.DefaultAnswerTokens})",
+            DefaultValueFactory = _ => ChatOptions.DefaultAnswerTokens,
         };
         var sampling = new SamplingOptions();
         var threads = CommonOptions.Threads();

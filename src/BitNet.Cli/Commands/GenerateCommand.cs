@@ -118,7 +118,8 @@ public static class GenerateCommand
 
         // The prompt goes through the same detokenizer as the continuation, so the printed text equals
         // Decode(prompt + generated) and a continuation never loses the space a SentencePiece start would strip.
-        var detokenizer = tokenizer.CreateStreamingDetokenizer(skipSpecial: true, atSequenceStart: true);
+        // Control tokens (the prompt's BOS) are never text, as in the server's answers.
+        var detokenizer = tokenizer.CreateOutputDetokenizer(atSequenceStart: true);
         var stdout = Console.Out;
         foreach (int id in prompt)
         {
@@ -136,7 +137,7 @@ public static class GenerateCommand
         double decodeMs = result.Elapsed.TotalMilliseconds;
         Console.Error.WriteLine(
             $"prefill: {prompt.Length} tokens in {prefillMs:F1} ms ({prompt.Length * 1000 / prefillMs:F1} tok/s); " +
-            $"decode: {result.Tokens.Count} tokens in {decodeMs:F1} ms ({result.Tokens.Count * 1000 / Math.Max(decodeMs, 1e-9):F2} tok/s); " +
+            $"decode: {result.CompletionTokens} tokens in {decodeMs:F1} ms ({result.CompletionTokens * 1000 / Math.Max(decodeMs, 1e-9):F2} tok/s); " +
             $"stop: {StopName(result.Stop)}; seed {sampler.Seed}; {pool.ThreadCount} threads");
         PrintProfile(session.Profile, Math.Max(1, result.FedCount), decodeMs);
         return 0;

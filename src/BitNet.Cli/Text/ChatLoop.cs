@@ -17,7 +17,13 @@ public sealed record ChatOptions
     public string? SystemPrompt { get; init; }
 
     /// <summary>Most tokens per answer; negative = until the model ends its turn or the context is full.</summary>
-    public int MaxAnswerTokens { get; init; } = -1;
+    public int MaxAnswerTokens { get; init; } = DefaultAnswerTokens;
+
+    /// <summary>
+    /// Long enough for a story or a full reply, short enough that a small context keeps room for the next turns (a
+    /// base model rarely ends its turn by itself and would otherwise write until the context is full).
+    /// </summary>
+    public const int DefaultAnswerTokens = 256;
 
     /// <summary>Stop strings on top of the chat format's own.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
@@ -117,8 +123,9 @@ public sealed class ChatLoop
 
     /// <summary>
     /// Reads lines until /exit or the end of <paramref name="input"/>, answering each on <paramref name="output"/>
-    /// (followed by a newline). <paramref name="interactive"/> writes a "> " prompt before each read; per-turn
-    /// statistics and notices go to <paramref name="diagnostics"/>.
+    /// (followed by a newline). <paramref name="interactive"/> writes a "> " prompt before each read; otherwise (stdin
+    /// piped) each message is echoed as "> message" and its answer followed by a blank line. Per-turn statistics and
+    /// notices go to <paramref name="diagnostics"/>.
     /// </summary>
     public void Run(TextReader input, TextWriter output, TextWriter diagnostics, bool interactive)
     {
@@ -149,7 +156,10 @@ public sealed class ChatLoop
                     diagnostics.WriteLine(HelpText);
                     continue;
             }
+            // Piped, the transcript shows each message before its answer and a blank line after it, so turns stay apart.
+            if (!interactive) output.WriteLine($"> {line}");
             Ask(line, output, diagnostics);
+            if (!interactive) output.WriteLine();
         }
     }
 
@@ -179,13 +189,14 @@ public sealed class ChatLoop
 
         // The header already ends the line ("Assistant:" / "Assistant: "): leading blanks of the answer are layout.
         var answerOutput = new LeadingWhitespaceTrimmer(output);
-        var detokenizer = _tokenizer.CreateStreamingDetokenizer(skipSpecial: true, atSequenceStart: false);
+        var detokenizer = _tokenizer.CreateOutputDetokenizer(atSequenceStart: false);
         _answerCancellation = new CancellationTokenSource();
         GenerationResult answer;
         _answering = true;
         try
         {
-            answer = _generator.Generate(logits, _sampler, _options.MaxAnswerTokens, detokenizer, answerOutput, _answerCancellation.Token);
+            answer = _generator.Generate(logits, _sampler, _options.MaxAnswerTokens, detokenizer, answerOutput, _answerCancellation.Token,
+                _tokenizer.AnswerStartExclusions);
         }
         finally
         {
@@ -200,7 +211,7 @@ public sealed class ChatLoop
         double decodeMs = answer.Elapsed.TotalMilliseconds;
         diagnostics.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[prompt {prompt.Length} tokens ({reused} cached, {turn.FedTokens} fed in {prefill.TotalMilliseconds:F0} ms); " +
-            $"answer {answer.Tokens.Count} tokens in {decodeMs:F0} ms ({answer.Tokens.Count * 1000 / Math.Max(decodeMs, 1e-9):F1} tok/s); " +
+            $"answer {answer.CompletionTokens} tokens in {decodeMs:F0} ms ({answer.CompletionTokens * 1000 / Math.Max(decodeMs, 1e-9):F1} tok/s); " +
             $"stop: {Commands.GenerateCommand.StopName(answer.Stop)}]"));
         return turn;
     }

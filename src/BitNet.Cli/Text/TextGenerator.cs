@@ -30,7 +30,11 @@ public enum GenerationStop
 /// <param name="Text">The text written to the output: the decoded tokens, cut before a stop string.</param>
 /// <param name="Stop">Why generation ended.</param>
 /// <param name="Elapsed">Time spent sampling and feeding.</param>
-public sealed record GenerationResult(IReadOnlyList<int> Tokens, int FedCount, string Text, GenerationStop Stop, TimeSpan Elapsed);
+public sealed record GenerationResult(IReadOnlyList<int> Tokens, int FedCount, string Text, GenerationStop Stop, TimeSpan Elapsed)
+{
+    /// <summary>Generated tokens without the end-of-generation token, counted as the server's usage counts them.</summary>
+    public int CompletionTokens => Stop == GenerationStop.EndOfGeneration ? Tokens.Count - 1 : Tokens.Count;
+}
 
 /// <summary>
 /// The decode loop the text commands share: sample a token, stream the characters it completes (never half a UTF-8
@@ -69,10 +73,11 @@ public sealed class TextGenerator
     /// <summary>
     /// Generates from <paramref name="logits"/> (the session's output for its last fed token) at most
     /// <paramref name="maxTokens"/> tokens (negative = until something else stops it), writing text to
-    /// <paramref name="output"/> through <paramref name="detokenizer"/>.
+    /// <paramref name="output"/> through <paramref name="detokenizer"/>. <paramref name="excludedAtStart"/> (a chat
+    /// answer's <see cref="TextTokenizer.AnswerStartExclusions"/>) are never sampled before the first visible character.
     /// </summary>
     public GenerationResult Generate(float[] logits, Sampler sampler, int maxTokens, StreamingDetokenizer detokenizer,
-        TextWriter output, CancellationToken cancellation = default)
+        TextWriter output, CancellationToken cancellation = default, IReadOnlyList<int>? excludedAtStart = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(sampler);
@@ -94,6 +99,8 @@ public sealed class TextGenerator
                 stop = GenerationStop.Cancelled;
                 break;
             }
+            if (excludedAtStart is not null && !HasVisibleText(text))
+                foreach (int id in excludedAtStart) logits[id] = float.NegativeInfinity;
             int token = sampler.Sample(logits);
             sampler.Accept(token);
             tokens.Add(token);
@@ -125,6 +132,14 @@ public sealed class TextGenerator
             else stop = GenerationStop.StopString;
         }
         return new GenerationResult(tokens, fed, text.ToString(), stop, watch.Elapsed);
+    }
+
+    private static bool HasVisibleText(System.Text.StringBuilder text)
+    {
+        foreach (var chunk in text.GetChunks())
+            foreach (char c in chunk.Span)
+                if (!char.IsWhiteSpace(c)) return true;
+        return false;
     }
 
     /// <summary>Writes the safe text; true when a stop string completed.</summary>

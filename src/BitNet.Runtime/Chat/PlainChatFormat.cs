@@ -11,7 +11,9 @@ namespace BitNet.Runtime.Chat;
 /// Assistant:
 /// </code>
 /// The generation prompt ends with "Assistant:" and no space, so the model writes " word" tokens as BPE
-/// vocabularies prefer. "\nUser:" is the stop string that ends the turn when the model starts the next line
+/// vocabularies prefer; that colon invites a small model to write another, so chat answers never start with closing
+/// punctuation (the engine and the CLI mask <see cref="Tokenization.TextTokenizer.AnswerStartExclusions"/> until the
+/// first visible character). "\nUser:" is the stop string that ends the turn when the model starts the next line
 /// of the transcript by itself. No special segments: the caller adds BOS as for a raw completion.
 /// </summary>
 public sealed class PlainChatFormat : ChatFormat

@@ -3,8 +3,9 @@ using System.Numerics.Tensors;
 namespace BitNet.Runtime.Sampling;
 
 /// <summary>
-/// Picks the next token of one sequence from its logits. Create one per sequence; it owns every buffer it needs,
-/// so <see cref="Sample"/> and <see cref="Accept"/> allocate nothing once the history buffers have grown.
+/// Picks the next token of one sequence from its logits. Create one per sequence; its vocabulary-sized scratch is its
+/// own or borrowed (<see cref="SamplerBuffers"/>, one per engine slot), so <see cref="Sample"/> and
+/// <see cref="Accept"/> allocate nothing once the history buffers have grown.
 /// <para>
 /// Order, as in vLLM: logit_bias, penalties (repetition, then presence / frequency), then either greedy (argmax) or
 /// temperature -> top-k -> top-p -> min-p -> a draw from the renormalized survivors with a seeded RNG.
@@ -30,22 +31,27 @@ public sealed class Sampler
     private readonly PenaltyHistory? _history;
     private Xoshiro256StarStar _rng;
 
-    private readonly float[] _weights;              // [vocab] exp((l - max) / T), or exp(l - max) for logprobs
-    private readonly int[] _candidates;             // [vocab] surviving token ids (order: see SelectCandidates)
-    private readonly float[] _candidateWeights;     // [vocab] their unnormalized probabilities
-    private ulong[]? _sortKeys;                     // [vocab] only if a selection needs a sort
-    private NucleusBuckets? _nucleusBuckets;        // only once a nucleus outgrows TopPWindow
+    private readonly SamplerBuffers _buffers;       // weights, candidates (order: see SelectCandidates), sort keys
+    private readonly float[] _weights;
+    private readonly int[] _candidates;
+    private readonly float[] _candidateWeights;
     private int _candidateCount;                    // of the last draw; -1 = the whole vocabulary
 
     private readonly int[] _topIds;                 // [min(TopLogprobs, vocab)]
     private readonly TokenLogprob[] _topLogprobs;
     private float _lastLogprob = float.NaN;
 
-    /// <summary>Creates the sampler of one sequence. Throws <see cref="ArgumentException"/> for invalid parameters.</summary>
-    public Sampler(int vocabSize, SamplingParameters parameters)
+    /// <summary>
+    /// Creates the sampler of one sequence. <paramref name="buffers"/> lends it the vocabulary-sized scratch (no sampler
+    /// may use them at the same time); null allocates its own. Throws <see cref="ArgumentException"/> for invalid
+    /// parameters or buffers of another vocabulary size.
+    /// </summary>
+    public Sampler(int vocabSize, SamplingParameters parameters, SamplerBuffers? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         parameters.Validate(vocabSize);
+        if (buffers is not null && buffers.VocabSize != vocabSize)
+            throw new ArgumentException($"the buffers are for a vocabulary of {buffers.VocabSize}, not {vocabSize}", nameof(buffers));
         _vocabSize = vocabSize;
         _parameters = parameters;
         _invTemperature = parameters.IsGreedy ? 0f : 1f / parameters.Temperature;
@@ -65,9 +71,10 @@ public sealed class Sampler
         Seed = parameters.Seed ?? (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);
         _rng = new Xoshiro256StarStar(Seed);
 
-        _weights = new float[vocabSize];
-        _candidates = new int[vocabSize];
-        _candidateWeights = new float[vocabSize];
+        _buffers = buffers ?? new SamplerBuffers(vocabSize);
+        _weights = _buffers.Weights;
+        _candidates = _buffers.Candidates;
+        _candidateWeights = _buffers.CandidateWeights;
 
         int top = Math.Min(Math.Max(parameters.TopLogprobs, 0), vocabSize);
         _topIds = new int[top];
@@ -95,7 +102,7 @@ public sealed class Sampler
     /// <summary>How many tokens the last draw chose from; -1 = the whole vocabulary (greedy draws: not updated).</summary>
     internal int LastCandidateCount => _candidateCount;
 
-    /// <summary>The token ids the last draw chose from (empty when it was the whole vocabulary).</summary>
+    /// <summary>The token ids the last draw chose from (empty when it was the whole vocabulary); valid until the buffers' next use.</summary>
     internal ReadOnlySpan<int> LastCandidates => _candidates.AsSpan(0, Math.Max(_candidateCount, 0));
 
     /// <summary>
@@ -166,7 +173,7 @@ public sealed class Sampler
         if (_topK > 0)
         {
             // Temperature is monotonic: rank on raw logits, then scale only the k survivors.
-            TopSelection.SelectTop(logits, _topK, _candidates, ref _sortKeys);
+            TopSelection.SelectTop(logits, _topK, _candidates, ref _buffers.SortKeys);
             var ids = _candidates.AsSpan(0, _topK);
             var w = _candidateWeights.AsSpan(0, _topK);
             for (int i = 0; i < ids.Length; i++) w[i] = logits[ids[i]];
@@ -183,14 +190,14 @@ public sealed class Sampler
             // probability falls short (a flat distribution) bucket the whole vocabulary instead of sorting it.
             double target = TopPTarget(all, topP);
             int window = Math.Min(TopPWindow, _vocabSize);
-            TopSelection.SelectTop(logits, window, _candidates, ref _sortKeys);
+            TopSelection.SelectTop(logits, window, _candidates, ref _buffers.SortKeys);
             var w = _candidateWeights.AsSpan(0, window);
             for (int i = 0; i < window; i++) w[i] = all[_candidates[i]];
             int n = RankPrefix(w, target, minP);
             if (n < window || window == _vocabSize) return n;
-            _nucleusBuckets ??= new NucleusBuckets();
-            return _nucleusBuckets.Select(logits, all, max, _parameters.Temperature, target, minP,
-                _candidates, _candidateWeights, ref _sortKeys);
+            _buffers.NucleusBuckets ??= new NucleusBuckets();
+            return _buffers.NucleusBuckets.Select(logits, all, max, _parameters.Temperature, target, minP,
+                _candidates, _candidateWeights, ref _buffers.SortKeys);
         }
 
         if (minP > 0f)
@@ -266,7 +273,7 @@ public sealed class Sampler
         _lastLogprob = logits[token] - logZ;
 
         if (_topIds.Length == 0) return;
-        TopSelection.SelectTop(logits, _topIds.Length, _topIds, ref _sortKeys);
+        TopSelection.SelectTop(logits, _topIds.Length, _topIds, ref _buffers.SortKeys);
         for (int i = 0; i < _topIds.Length; i++)
             _topLogprobs[i] = new TokenLogprob(_topIds[i], logits[_topIds[i]] - logZ);
     }

@@ -23,8 +23,12 @@ public sealed record GenerationRequest
     /// <summary>Cancels every choice within one engine step (client disconnect, deadline).</summary>
     public CancellationToken Cancellation { get; init; }
 
-    /// <summary>Drop the spaces a choice's text starts with (chat answers after "Assistant:"); completions keep them.</summary>
-    public bool TrimLeadingSpace { get; init; }
+    /// <summary>
+    /// A chat answer (after "Assistant:"): the spaces its text starts with are dropped, and its first visible character
+    /// is never closing punctuation or a line break (<see cref="Tokenization.TextTokenizer.AnswerStartExclusions"/>).
+    /// Completions continue their prompt as it is and keep both.
+    /// </summary>
+    public bool ChatAnswer { get; init; }
 
     /// <summary>Free-form id for logs and traces.</summary>
     public string Id { get; init; } = "";

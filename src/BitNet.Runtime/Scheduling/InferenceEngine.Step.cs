@@ -43,11 +43,12 @@ public sealed partial class InferenceEngine
         var p = r.Request.Sampling;
         // Extra choices get their own seed so that n > 1 gives different completions, reproducibly.
         if (choice > 0 && p.Seed is { } seed) p = p with { Seed = seed + (ulong)choice };
-        var sampler = new Sampler(_model.Config.Vocab, p);
+        // The slot's scratch, not three fresh vocabulary-sized arrays per request: one sequence runs in a slot at a time.
+        var sampler = new Sampler(_model.Config.Vocab, p, _samplerBuffers[slot] ??= new SamplerBuffers(_model.Config.Vocab));
         sampler.AcceptPrompt(r.Request.PromptTokens);
         // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
-        // the answer's first one through TrimLeadingSpace).
-        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateStreamingDetokenizer(atSequenceStart: false))
+        // the answer's first one through ChatAnswer). Control tokens that do not end generation are never text.
+        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateOutputDetokenizer(atSequenceStart: false))
         {
             State = state,
             Position = reused,
@@ -177,6 +178,10 @@ public sealed partial class InferenceEngine
     {
         var r = s.Owner;
         if (r.Failed) return;
+        // A chat answer never starts with ':' (after "Assistant:" small models often write another) or other closing
+        // punctuation, nor with a blank line: those tokens are masked until the answer's first visible character.
+        if (r.Request.ChatAnswer && !s.TextStarted)
+            foreach (int id in _tokenizer.AnswerStartExclusions) row[id] = float.NegativeInfinity;
         int token;
         try
         {
@@ -217,7 +222,7 @@ public sealed partial class InferenceEngine
     /// <summary>Drops the spaces that begin a choice's text when the request asks for it (chat answers).</summary>
     private static string TrimStart(Sequence s, string text)
     {
-        if (!s.Owner.Request.TrimLeadingSpace || s.TextStarted || text.Length == 0) return text;
+        if (!s.Owner.Request.ChatAnswer || s.TextStarted || text.Length == 0) return text;
         string trimmed = text.TrimStart(' ');
         s.TextStarted = trimmed.Length > 0;
         return trimmed;

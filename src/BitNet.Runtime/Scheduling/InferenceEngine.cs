@@ -36,6 +36,7 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly Sequence?[] _fedBy;
     private readonly float[] _logits;
     private readonly float[] _siblingRow;
+    private readonly SamplerBuffers?[] _samplerBuffers;     // per KV slot, created on the slot's first use
 
     private int _queued;
     private volatile int _freeSlots;
@@ -62,6 +63,7 @@ public sealed partial class InferenceEngine : IDisposable
         _fedBy = new Sequence?[b];
         _logits = new float[(long)options.MaxSequences * model.Config.Vocab];
         _siblingRow = new float[model.Config.Vocab];
+        _samplerBuffers = new SamplerBuffers?[options.MaxSequences];
         _thread = new Thread(Loop) { IsBackground = true, Name = "bitnet-engine" };
         _thread.Start();
     }

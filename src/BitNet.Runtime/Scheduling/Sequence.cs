@@ -46,7 +46,7 @@ internal sealed class Sequence
 
     public int Generated { get; set; }
 
-    /// <summary>Whether non-space text has been emitted (for <see cref="GenerationRequest.TrimLeadingSpace"/>).</summary>
+    /// <summary>Whether non-space text has been emitted (for <see cref="GenerationRequest.ChatAnswer"/>).</summary>
     public bool TextStarted { get; set; }
 
     /// <summary>Row of the step's logits this sequence reads, or -1.</summary>

@@ -15,17 +15,17 @@ namespace BitNet.Runtime.Tokenization;
 public sealed class StreamingDetokenizer
 {
     private readonly TextTokenizer _tokenizer;
-    private readonly bool _skipSpecial;
+    private readonly SpecialText _specials;
     private readonly bool _stripAtStart;
     // Stateful UTF-8 decoder with replacement: chunked decoding gives the same U+FFFD placement as one-shot decoding.
     private readonly Decoder _utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
     private char[] _chars = new char[64];
     private bool _stripLeadingSpace;
 
-    internal StreamingDetokenizer(TextTokenizer tokenizer, bool skipSpecial, bool stripLeadingSpace)
+    internal StreamingDetokenizer(TextTokenizer tokenizer, SpecialText specials, bool stripLeadingSpace)
     {
         _tokenizer = tokenizer;
-        _skipSpecial = skipSpecial;
+        _specials = specials;
         _stripAtStart = stripLeadingSpace;
         _stripLeadingSpace = stripLeadingSpace;
     }
@@ -34,7 +34,7 @@ public sealed class StreamingDetokenizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="tokenId"/> is outside the vocabulary.</exception>
     public string Append(int tokenId)
     {
-        var bytes = _tokenizer.PieceBytes(tokenId, _skipSpecial, ref _stripLeadingSpace);
+        var bytes = _tokenizer.PieceBytes(tokenId, _specials, ref _stripLeadingSpace);
         if (bytes.IsEmpty) return string.Empty;
         // At most one char per byte, plus one U+FFFD for held bytes that this token proves invalid.
         int capacity = bytes.Length + 4;

@@ -39,11 +39,42 @@ public sealed class TextTokenizer
         BosId = definition.BosId;
         EosId = definition.EosId;
         AddBos = definition.AddBos && BosId >= 0;
-        var endOfGeneration = new List<int>();
-        if (EosId >= 0) endOfGeneration.Add(EosId);
-        foreach (int id in definition.ExtraEndOfGenerationIds)
-            if (id >= 0 && id < VocabSize && !endOfGeneration.Contains(id)) endOfGeneration.Add(id);
-        _endOfGeneration = endOfGeneration.ToArray();
+        _endOfGeneration = EndOfGenerationSet(definition);
+    }
+
+    /// <summary>
+    /// Control tokens whose text ends a turn or a document in the vocabularies llama.cpp knows (its EOG list), found
+    /// by name because many GGUF files declare only EOS.
+    /// </summary>
+    private static readonly string[] EndTokenTexts =
+    [
+        "</s>", "<|endoftext|>", "<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>",
+        "<end_of_turn>", "<|return|>", "<EOT>", "<|EOT|>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>",
+    ];
+
+    /// <summary>
+    /// EOS, the declared end-of-turn / end-of-message ids, control tokens named like an end (<see cref="EndTokenTexts"/>)
+    /// and BOS: a model that starts a new document has ended the one it was writing (the bundled TinyStories model
+    /// emits &lt;s&gt; between stories). No generated text may contain any of them.
+    /// </summary>
+    private int[] EndOfGenerationSet(TokenizerDefinition definition)
+    {
+        var ids = new List<int>();
+        void Add(int id)
+        {
+            if (id >= 0 && id < VocabSize && !ids.Contains(id)) ids.Add(id);
+        }
+        Add(EosId);
+        foreach (int id in definition.ExtraEndOfGenerationIds) Add(id);
+        for (int id = 0; id < _table.Count; id++)
+        {
+            if (_table.Type(id) != TokenType.Control) continue;
+            var bytes = _table.Bytes(id);
+            if (bytes.Length is < 3 or > 32) continue;
+            if (Array.IndexOf(EndTokenTexts, Encoding.UTF8.GetString(bytes)) >= 0) Add(id);
+        }
+        Add(BosId);
+        return ids.ToArray();
     }
 
     /// <summary>Reads the vocabulary a GGUF file carries (<c>tokenizer.ggml.*</c>; model <c>gpt2</c> or <c>llama</c>).</summary>
@@ -76,10 +107,35 @@ public sealed class TextTokenizer
     public bool AddBos { get; }
 
     /// <summary>
-    /// Tokens that end generation: EOS, the end-of-turn / end-of-message tokens the metadata names and, for Llama-3
-    /// vocabularies, 128001 <c>&lt;|end_of_text|&gt;</c>, 128008 <c>&lt;|eom_id|&gt;</c> and 128009 <c>&lt;|eot_id|&gt;</c>.
+    /// Tokens that end generation, in this order: EOS, the end-of-turn / end-of-message tokens the metadata names (for
+    /// Llama-3 vocabularies 128001 <c>&lt;|end_of_text|&gt;</c>, 128008 <c>&lt;|eom_id|&gt;</c> and 128009
+    /// <c>&lt;|eot_id|&gt;</c>), control tokens spelled like an end of turn or document (<c>&lt;|im_end|&gt;</c>,
+    /// <c>&lt;end_of_turn&gt;</c>, ...), and BOS (a new document begins, so the current one is over).
     /// </summary>
     public IReadOnlyList<int> EndOfGenerationIds => _endOfGeneration;
+
+    /// <summary>
+    /// Tokens that cannot begin a chat answer: their text, after leading spaces, starts with punctuation that closes or
+    /// continues something (<c>: ; , . ! ? ) ] }</c>) or with a line break. After a prompt ending in "Assistant:" a
+    /// small model often writes another ':'; chat answers mask these until their first visible character.
+    /// </summary>
+    public IReadOnlyList<int> AnswerStartExclusions => _answerStartExclusions ??= FindAnswerStartExclusions();
+
+    private int[]? _answerStartExclusions;
+
+    private int[] FindAnswerStartExclusions()
+    {
+        var ids = new List<int>();
+        for (int id = 0; id < _table.Count; id++)
+        {
+            if (_table.Type(id) is TokenType.Control or TokenType.Unused) continue;
+            var bytes = _table.Bytes(id);
+            int i = 0;
+            while (i < bytes.Length && bytes[i] == (byte)' ') i++;
+            if (i < bytes.Length && ":;,.!?)]}\n\r"u8.IndexOf(bytes[i]) >= 0) ids.Add(id);
+        }
+        return ids.ToArray();
+    }
 
     /// <summary>Whether <paramref name="id"/> is one of <see cref="EndOfGenerationIds"/>.</summary>
     public bool IsEndOfGeneration(int id) => Array.IndexOf(_endOfGeneration, id) >= 0;
@@ -145,9 +201,10 @@ public sealed class TextTokenizer
         {
             int length = 0;
             bool strip = _stripSpacePrefix;
+            var specials = skipSpecial ? SpecialText.SkipAll : SpecialText.Keep;
             foreach (int id in ids)
             {
-                var piece = PieceBytes(id, skipSpecial, ref strip);
+                var piece = PieceBytes(id, specials, ref strip);
                 if (length + piece.Length > buffer.Length)
                 {
                     byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, length + piece.Length));
@@ -186,16 +243,33 @@ public sealed class TextTokenizer
     /// completion that continues a prompt, so " world" keeps its space.
     /// </summary>
     public StreamingDetokenizer CreateStreamingDetokenizer(bool skipSpecial = false, bool atSequenceStart = true) =>
-        new(this, skipSpecial, atSequenceStart && _stripSpacePrefix);
+        new(this, skipSpecial ? SpecialText.SkipAll : SpecialText.Keep, atSequenceStart && _stripSpacePrefix);
+
+    /// <summary>
+    /// The detokenizer for what a model generates (the server's answers, the CLI's output): control tokens
+    /// (<c>&lt;s&gt;</c>, <c>&lt;|start_header_id|&gt;</c>, ...) are never text, user-defined tokens are (llama.cpp's
+    /// <c>token_to_piece</c> without <c>special</c>). <paramref name="atSequenceStart"/> as in
+    /// <see cref="CreateStreamingDetokenizer"/>.
+    /// </summary>
+    public StreamingDetokenizer CreateOutputDetokenizer(bool atSequenceStart) =>
+        new(this, SpecialText.SkipControl, atSequenceStart && _stripSpacePrefix);
+
+    /// <summary>Whether <paramref name="id"/> is a control token (never shown in generated text).</summary>
+    public bool IsControl(int id)
+    {
+        CheckId(id, nameof(id));
+        return _table.Type(id) == TokenType.Control;
+    }
 
     /// <summary>
     /// The bytes one token contributes to decoded text. <paramref name="stripLeadingSpace"/> is the pending
     /// dummy-prefix removal: the first emitted token other than BOS consumes it.
     /// </summary>
-    internal ReadOnlySpan<byte> PieceBytes(int id, bool skipSpecial, ref bool stripLeadingSpace)
+    internal ReadOnlySpan<byte> PieceBytes(int id, SpecialText specials, ref bool stripLeadingSpace)
     {
         CheckId(id, "ids");
-        if (skipSpecial && _table.IsMarker(id)) return default;
+        if (specials == SpecialText.SkipAll && _table.IsMarker(id)) return default;
+        if (specials == SpecialText.SkipControl && _table.Type(id) == TokenType.Control) return default;
         var bytes = _table.Bytes(id);
         if (stripLeadingSpace && id != BosId)
         {
@@ -250,6 +324,19 @@ public sealed class TextTokenizer
         if ((uint)id >= (uint)_table.Count)
             throw new ArgumentOutOfRangeException(parameter, id, $"token id {id} is outside the vocabulary (0..{_table.Count - 1})");
     }
+}
+
+/// <summary>Which special tokens decoded text leaves out.</summary>
+internal enum SpecialText
+{
+    /// <summary>Every token as its text (<c>&lt;s&gt;</c> included).</summary>
+    Keep,
+
+    /// <summary>Control tokens left out; user-defined and unknown tokens kept.</summary>
+    SkipControl,
+
+    /// <summary>Control, user-defined and unknown tokens left out.</summary>
+    SkipAll,
 }
 
 /// <summary>What a loader hands to <see cref="TextTokenizer"/>.</summary>

@@ -27,10 +27,11 @@ public sealed class ApiException(int status, string type, string message, string
     public static ApiException BadRequest(string message, string? param = null, string code = "invalid_request_error") =>
         new(400, "invalid_request_error", message, param, code);
 
-    public static ApiException ContextLengthExceeded(int context, int prompt, int completion) => new(400, "invalid_request_error",
+    /// <summary>OpenAI's wording (clients match its first sentence); <paramref name="input"/> is "messages" or "prompt".</summary>
+    public static ApiException ContextLengthExceeded(int context, int prompt, int completion, string input) => new(400, "invalid_request_error",
         $"This model's maximum context length is {context} tokens. However, you requested {prompt + completion} tokens " +
-        $"({prompt} in the messages, {completion} in the completion). Please reduce the length of the messages or completion.",
-        "messages", "context_length_exceeded");
+        $"({prompt} in the {input}, {completion} in the completion). Please reduce the length of the {input} or completion.",
+        input, "context_length_exceeded");
 
     public static ApiException ModelNotFound(string model) => new(404, "not_found_error",
         $"The model '{model}' does not exist or you do not have access to it.", "model", "model_not_found");

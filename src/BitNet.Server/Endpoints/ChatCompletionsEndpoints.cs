@@ -28,7 +28,7 @@ public static class ChatCompletionsEndpoints
         service.RequireReady();
         using var body = await BodyReader.ReadJsonAsync(http.Request, o.MaxRequestBodyBytes, http.RequestAborted);
         var data = RequestParser.ParseChat(body.RootElement, o);
-        service.CheckModel(data.Settings.Model);
+        service.CheckRequestedModel(data.Settings.Model);
         var host = service.Host;
         var format = host.ChatFormat!;
         int[] prompt;

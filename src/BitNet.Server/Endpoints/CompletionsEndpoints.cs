@@ -28,7 +28,7 @@ public static class CompletionsEndpoints
         service.RequireReady();
         using var body = await BodyReader.ReadJsonAsync(http.Request, o.MaxRequestBodyBytes, http.RequestAborted);
         var data = RequestParser.ParseCompletion(body.RootElement, o);
-        service.CheckModel(data.Settings.Model);
+        service.CheckRequestedModel(data.Settings.Model);
         var tokenizer = service.Host.Tokenizer!;
         int[] prompt = data.PromptTokens ?? tokenizer.Encode(data.PromptText ?? "", addBos: tokenizer.AddBos, parseSpecial: true);
         foreach (int t in prompt)

@@ -64,6 +64,16 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         };
     }
 
+    /// <summary>
+    /// The `model` of a generation request. A one-model server answers any name (apps hard-code gpt-4o-mini or
+    /// gpt-3.5-turbo) and reports its own id; BitNet:StrictModelNames makes a name other than the alias a 404.
+    /// </summary>
+    public void CheckRequestedModel(string? requested)
+    {
+        if (_options.StrictModelNames) CheckModel(requested);
+    }
+
+    /// <summary>A model id that must be the served one (GET /v1/models/{id}): 404 model_not_found otherwise.</summary>
     public void CheckModel(string? requested)
     {
         if (requested is not null && requested.Length > 0 && !string.Equals(requested, host.ModelId, StringComparison.Ordinal))
@@ -77,10 +87,17 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         int ctx = engine.ContextLength;
         int requested = s.MaxTokens ?? Math.Min(_options.DefaultMaxTokens, Math.Max(ctx - prompt.Length, 0));
         if (prompt.Length >= ctx || (s.MaxTokens is not null && prompt.Length + requested > ctx))
-            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0);
+            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0, operation == "chat" ? "messages" : "prompt");
 
+        // A chat format's stop that is a special token of the vocabulary stops as that token: control tokens are never
+        // text, so as a stop string it could never match.
         var stops = new List<string>(s.Stop);
-        foreach (var f in formatStops) if (!stops.Contains(f)) stops.Add(f);
+        var stopTokens = new List<int>(engine.Tokenizer.EndOfGenerationIds);
+        foreach (var f in formatStops)
+        {
+            if (engine.Tokenizer.TryGetSpecialTokenId(f, out int special)) { if (!stopTokens.Contains(special)) stopTokens.Add(special); }
+            else if (!stops.Contains(f)) stops.Add(f);
+        }
         var cts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         double timeout = Math.Min(s.TimeoutSeconds ?? double.MaxValue, _options.RequestTimeoutSeconds);
         cts.CancelAfter(TimeSpan.FromSeconds(timeout));
@@ -94,8 +111,8 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             Choices = s.N,
             Sampling = s.Sampling,
             StopStrings = stops,
-            StopTokens = engine.Tokenizer.EndOfGenerationIds,
-            TrimLeadingSpace = operation == "chat",
+            StopTokens = stopTokens,
+            ChatAnswer = operation == "chat",
             Cancellation = cts.Token,
         };
         ChannelReader<GenerationEvent> events;
@@ -111,7 +128,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         catch (ArgumentException e)
         {
             cts.Dispose();
-            throw ApiException.BadRequest(e.Message);
+            throw ApiException.BadRequest(e.Message, operation == "chat" ? "messages" : "prompt");
         }
 
         var activity = ServerTelemetry.ActivitySource.StartActivity($"{operation} {host.ModelId}", ActivityKind.Internal);

@@ -16,8 +16,8 @@ public enum ModelState { Loading, Ready, Failed, Stopping }
 /// own thread runs the batching loop) until shutdown. HTTP handlers only see <see cref="Engine"/> once
 /// <see cref="State"/> is Ready; /health reports Loading (503), Failed with the reason (503), or Ready (200).
 /// </summary>
-public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment environment, ILogger<ModelHost> logger)
-    : BackgroundService
+public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment environment, IHostApplicationLifetime lifetime,
+    ILogger<ModelHost> logger) : BackgroundService
 {
     public const string BundledModelPath = "models/stories3m-b158-i2_s.gguf";
 
@@ -45,11 +45,17 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     {
         try
         {
+            // Only once the listen address is bound: an address in use ends the process before minutes of loading.
+            await WhenStartedAsync(stoppingToken);
             ModelPath = await ResolveModelAsync(stoppingToken);
             Load(stoppingToken);
             _state = ModelState.Ready;
             logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, chat format {Format}",
                 ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, ChatFormat!.Name);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped before or while loading (e.g. the listen address could not be bound): nothing to report.
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -63,6 +69,19 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         }
     }, stoppingToken);
 
+    private Task WhenStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var onStart = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        var onStop = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        return started.Task.ContinueWith(t =>
+        {
+            onStart.Dispose();
+            onStop.Dispose();
+            return t;
+        }, TaskScheduler.Default).Unwrap();
+    }
+
     private void Load(CancellationToken ct)
     {
         logger.LogInformation("Loading model {Path}", ModelPath);
@@ -75,6 +94,9 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             : ChatFormats.Get(_options.ChatFormat);
         ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(ModelPath) : _options.Alias;
         int context = _options.ContextSize > 0 ? Math.Min(_options.ContextSize, _model.Config.Context) : _model.Config.Context;
+        if (_options.ContextSize > _model.Config.Context)
+            logger.LogWarning("--ctx-size {Requested} exceeds the model's trained context of {Trained} tokens; using {Trained} (positions beyond it were never trained)",
+                _options.ContextSize, _model.Config.Context, _model.Config.Context);
         Engine = new InferenceEngine(_model, Tokenizer, new EngineOptions
         {
             MaxSequences = _options.Parallel,
@@ -118,8 +140,12 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         if (!string.IsNullOrWhiteSpace(configured))
         {
             foreach (var candidate in new[] { configured, Path.Combine(contentRoot, configured) })
+            {
                 if (File.Exists(candidate)) return Path.GetFullPath(candidate);
-            throw new FileNotFoundException($"model file not found: {configured} (set BitNet:Model / --model to a GGUF file)");
+                if (Directory.Exists(candidate))
+                    throw new FileNotFoundException($"--model {configured} is a directory, not a GGUF file (name the .gguf file inside it)");
+            }
+            throw new FileNotFoundException($"--model {configured}: model file not found (set --model / BitNet__Model to a GGUF file)");
         }
         foreach (var root in new[] { AppContext.BaseDirectory, contentRoot, Directory.GetCurrentDirectory() })
         {
@@ -130,6 +156,34 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             }
         }
         throw new FileNotFoundException($"no model configured and the bundled model ({BundledModelPath}) was not found");
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a readable GGUF model (header, tensor table, a supported architecture)
+    /// without loading its weights: the file is only mapped, so this is quick even for a 2B model.
+    /// </summary>
+    /// <returns>The model's trained context length.</returns>
+    public static int Inspect(string path)
+    {
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
+        {
+            Span<byte> magic = stackalloc byte[4];
+            if (stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || BitConverter.ToUInt32(magic) != Runtime.Gguf.GgufFile.Magic)
+                throw new InvalidDataException($"--model {path} is not a GGUF model file (it does not start with 'GGUF')");
+        }
+        try
+        {
+            using var file = Runtime.Gguf.GgufFile.Open(path);
+            var embedding = file.Tensors.FirstOrDefault(t => t.Name == "token_embd.weight")
+                ?? throw new InvalidDataException("it has no token_embd.weight tensor (a vocabulary-only file?)");
+            if (embedding.Shape.Length != 2) throw new InvalidDataException($"token_embd.weight has {embedding.Shape.Length} dimensions, expected 2");
+            return ModelConfig.FromGguf(file.Metadata, embedding.Shape[1]).Context;
+        }
+        catch (InvalidDataException e)
+        {
+            string reason = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
+            throw new InvalidDataException($"--model {path} is not a usable model: {reason}", e);
+        }
     }
 
     /// <summary>

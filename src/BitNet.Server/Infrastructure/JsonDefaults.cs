@@ -6,12 +6,16 @@ namespace BitNet.Server.Infrastructure;
 
 public static class JsonDefaults
 {
-    /// <summary>Response serialization: explicit property names on the contracts, nulls written (clients expect the keys).</summary>
+    /// <summary>
+    /// Response serialization: explicit property names on the contracts, nulls written (clients expect the keys), the
+    /// source-generated metadata of <see cref="Contracts.ServerJsonContext"/> (no reflection on the hot path).
+    /// </summary>
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        TypeInfoResolver = Contracts.ServerJsonContext.Default,
     };
 
     /// <summary>Request parsing limits: deep nesting is refused instead of recursing without bound.</summary>

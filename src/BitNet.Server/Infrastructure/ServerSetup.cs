@@ -15,20 +15,101 @@ public static class ServerSetup
 {
     public const string CorsPolicy = "configured-origins";
 
+    /// <summary>
+    /// Binds and validates the "BitNet" settings now, whichever source they came from, so a bad value stops the server
+    /// before anything starts with one line naming the flag, the setting and the accepted range.
+    /// </summary>
     public static WebApplicationBuilder AddServerOptions(this WebApplicationBuilder builder)
     {
+        var o = ServerOptionsValidator.BindOrExplain(builder.Configuration);
+        if (ServerOptionsValidator.Problems(o).FirstOrDefault() is { } problem) throw new StartupException(problem);
         builder.Services.AddOptions<ServerOptions>()
             .Bind(builder.Configuration.GetSection(ServerOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
-        var o = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = o.MaxRequestBodyBytes;
         });
         return builder;
+    }
+
+    /// <summary>
+    /// A local model must be a readable GGUF model file before the server starts: a missing path, a directory or a file
+    /// that is not a model ends the process with one line (exit 1) instead of a server answering 503 forever. Only an
+    /// `hf:` reference, downloaded after start-up, goes through /health's loading state.
+    /// </summary>
+    public static WebApplicationBuilder CheckModelFile(this WebApplicationBuilder builder)
+    {
+        var o = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        if (o.Model.StartsWith("hf:", StringComparison.OrdinalIgnoreCase)) return builder;
+        string path;
+        try
+        {
+            path = ModelHost.ResolveModelPath(o.Model, builder.Environment.ContentRootPath);
+            ModelHost.Inspect(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or UnauthorizedAccessException or IOException or NotSupportedException)
+        {
+            throw new StartupException(e.Message, exitCode: 1);
+        }
+        return builder;
+    }
+
+    /// <summary>
+    /// Runs the server. The listen address is bound before the model loads (<see cref="ModelHost"/> waits for it), so
+    /// an address in use ends the process at once with one line (exit 1).
+    /// </summary>
+    public static void RunServer(this WebApplication app)
+    {
+        CheckListenAddresses(app.Configuration["urls"]);
+        try
+        {
+            app.Run();
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+            || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new StartupException($"{e.Message.TrimEnd('.')} (another server is listening there: stop it or choose another --port)", exitCode: 1);
+        }
+    }
+
+    /// <summary>
+    /// Binds each configured address once and lets it go, so an address in use is one line before the host starts
+    /// (Kestrel's own failure comes with a logged stack trace); the catch in <see cref="RunServer"/> covers the race.
+    /// </summary>
+    private static void CheckListenAddresses(string? urls)
+    {
+        foreach (string url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // Kestrel's wildcards (http://*:8080, http://+:8080) are not valid URI hosts: read them as "any address".
+            string normalized = System.Text.RegularExpressions.Regex.Replace(url, @"://[*+](:|/|$)", "://0.0.0.0$1");
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Port <= 0) continue;
+            var address = uri.Host switch
+            {
+                "localhost" => System.Net.IPAddress.Loopback,
+                var h when System.Net.IPAddress.TryParse(h.Trim('[', ']'), out var ip) => ip,
+                _ => null, // a host name: Kestrel listens on every address
+            } ?? System.Net.IPAddress.Any;
+            var probe = new System.Net.Sockets.TcpListener(address, uri.Port);
+            try
+            {
+                probe.Start();
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                string why = e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse
+                    ? "the address is already in use (another server is listening there: stop it or choose another --port)"
+                    : e.Message;
+                throw new StartupException($"cannot listen on {url}: {why}", exitCode: 1);
+            }
+            finally
+            {
+                probe.Stop();
+            }
+        }
     }
 
     public static WebApplicationBuilder AddModelRuntime(this WebApplicationBuilder builder)
@@ -104,23 +185,87 @@ public static class ServerSetup
     }
 }
 
-/// <summary>Cross-field checks of <see cref="ServerOptions"/>, reported at startup with the setting's name.</summary>
+/// <summary>
+/// Checks of <see cref="ServerOptions"/> from every source (flags, BitNet__* variables, appsettings.json), each reported
+/// as one line naming the flag, the setting and the accepted values.
+/// </summary>
 public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServerOptions o)
     {
+        var errors = Problems(o);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Binds the "BitNet" section; a value of the wrong type ("abc" for a number) is a <see cref="StartupException"/>.</summary>
+    public static ServerOptions BindOrExplain(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            // "Failed to convert configuration value at 'BitNet:ContextSize' to type 'System.Int32'."
+            var match = System.Text.RegularExpressions.Regex.Match(e.Message, "at '([^']+)' to type '([^']+)'");
+            if (!match.Success) throw new StartupException($"settings: {e.Message}");
+            string key = match.Groups[1].Value;
+            string type = match.Groups[2].Value switch
+            {
+                "System.Int32" or "System.Int64" => "an integer",
+                "System.Single" or "System.Double" => "a number",
+                "System.Boolean" => "true or false",
+                var t => t,
+            };
+            throw new StartupException($"{Describe(key)}: '{configuration[key]}' is not {type}{RangeText(key)}");
+        }
+    }
+
+    /// <summary>Every problem, first the out-of-range numbers, then the cross-field checks.</summary>
+    public static List<string> Problems(ServerOptions o)
+    {
         var errors = new List<string>();
+        CheckRanges(o, ServerOptions.Section, errors);
+        CheckRanges(o.Sampling, $"{ServerOptions.Section}:{nameof(ServerOptions.Sampling)}", errors);
         if (o.ApiKeyFile.Length > 0 && !File.Exists(o.ApiKeyFile))
-            errors.Add($"BitNet:ApiKeyFile '{o.ApiKeyFile}' does not exist");
+            errors.Add($"{Describe("BitNet:ApiKeyFile")}: '{o.ApiKeyFile}' does not exist");
         if (o.ChatFormat.Length > 0 && !ChatFormats.Names.Contains(o.ChatFormat))
-            errors.Add($"BitNet:ChatFormat '{o.ChatFormat}' is not one of {string.Join(", ", ChatFormats.Names)}");
+            errors.Add($"{Describe("BitNet:ChatFormat")}: '{o.ChatFormat}' is not one of {string.Join(", ", ChatFormats.Names)}");
         if (o.DefaultMaxTokens > o.MaxTokensCap)
-            errors.Add($"BitNet:DefaultMaxTokens ({o.DefaultMaxTokens}) exceeds BitNet:MaxTokensCap ({o.MaxTokensCap})");
+            errors.Add($"{Describe("BitNet:DefaultMaxTokens")}: {o.DefaultMaxTokens} exceeds BitNet:MaxTokensCap ({o.MaxTokensCap})");
         foreach (var origin in o.CorsOrigins)
             if (origin != "*" && !Uri.TryCreate(origin, UriKind.Absolute, out _))
-                errors.Add($"BitNet:CorsOrigins entry '{origin}' is not an absolute origin such as http://host:port");
+                errors.Add($"{Describe("BitNet:CorsOrigins")}: '{origin}' is not an absolute origin such as http://host:port");
         if (o.OtlpEndpoint.Length > 0 && !Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _))
-            errors.Add($"BitNet:OtlpEndpoint '{o.OtlpEndpoint}' is not an absolute URI");
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+            errors.Add($"BitNet:OtlpEndpoint: '{o.OtlpEndpoint}' is not an absolute URI");
+        return errors;
+    }
+
+    private static void CheckRanges(object options, string section, List<string> errors)
+    {
+        foreach (var p in options.GetType().GetProperties())
+        {
+            if (p.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), false) is not [System.ComponentModel.DataAnnotations.RangeAttribute range]) continue;
+            object? value = p.GetValue(options);
+            if (range.IsValid(value)) continue;
+            string shown = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!;
+            errors.Add($"{Describe($"{section}:{p.Name}")}: {shown} is out of range (accepted: {range.Minimum}..{range.Maximum})");
+        }
+    }
+
+    /// <summary>"--parallel (BitNet:Parallel)" for a setting with a flag, else the setting's key.</summary>
+    private static string Describe(string key)
+    {
+        string setting = key.StartsWith(ServerOptions.Section + ":", StringComparison.OrdinalIgnoreCase) ? key[(ServerOptions.Section.Length + 1)..] : key;
+        return CommandLineArguments.ForSetting(setting) is { } flag ? $"{flag.Name} ({ServerOptions.Section}:{flag.Setting})" : key;
+    }
+
+    private static string RangeText(string key)
+    {
+        string setting = key[(key.LastIndexOf(':') + 1)..];
+        var type = key.Contains(":Sampling:", StringComparison.OrdinalIgnoreCase) ? typeof(SamplingDefaults) : typeof(ServerOptions);
+        var range = type.GetProperty(setting, System.Reflection.BindingFlags.IgnoreCase | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)?.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), false)
+            .OfType<System.ComponentModel.DataAnnotations.RangeAttribute>().FirstOrDefault();
+        return range is null ? "" : $" (accepted: {range.Minimum}..{range.Maximum})";
     }
 }

@@ -50,6 +50,12 @@ public sealed class ServerOptions
     [Range(1, 1 << 20)]
     public int DefaultMaxTokens { get; set; } = 512;
 
+    /// <summary>
+    /// Refuse (404 model_not_found) a request whose `model` is not the served alias. Off by default: a one-model server
+    /// answers whatever name an app hard-codes (gpt-4o-mini, gpt-3.5-turbo) and reports its own id.
+    /// </summary>
+    public bool StrictModelNames { get; set; }
+
     /// <summary>Chat format override (bitnet-2b4t, llama3, chatml, plain); empty = detect from the model.</summary>
     public string ChatFormat { get; set; } = "";
 

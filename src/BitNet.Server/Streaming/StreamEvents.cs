@@ -9,36 +9,47 @@ public static class StreamEvents
     /// <summary>How long a stream may stay silent (e.g. during a long prompt or in the queue) before a `: ping` comment.</summary>
     public static TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Yields the run's events, writing an SSE comment whenever none arrives for <see cref="KeepAliveInterval"/>.</summary>
+    /// <summary>
+    /// Yields the run's events, writing an SSE comment whenever none arrives for <paramref name="interval"/> (default
+    /// <see cref="KeepAliveInterval"/>). One deadline source serves the whole stream: each wait re-arms its one timer,
+    /// and it is replaced only after it fired, so a streamed token costs no Task and no timer.
+    /// </summary>
     public static async IAsyncEnumerable<GenerationEvent> ReadWithKeepAliveAsync(
-        ChannelReader<GenerationEvent> reader, SseWriter sse, [EnumeratorCancellation] CancellationToken ct)
+        ChannelReader<GenerationEvent> reader, SseWriter sse, [EnumeratorCancellation] CancellationToken ct, TimeSpan? interval = null)
     {
-        while (true)
+        var period = interval ?? KeepAliveInterval;
+        var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
         {
-            while (reader.TryRead(out var e)) yield return e;
-            var pending = reader.WaitToReadAsync(ct);
-            bool more;
-            if (pending.IsCompletedSuccessfully)
+            while (true)
             {
-                more = pending.Result;
-            }
-            else
-            {
-                var task = pending.AsTask();
+                while (reader.TryRead(out var e)) yield return e;
+                bool more;
                 while (true)
                 {
+                    if (!silence.TryReset())
+                    {
+                        // It fired while the events were being written (a slow client): that was not silence.
+                        silence.Dispose();
+                        silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    }
+                    silence.CancelAfter(period);
                     try
                     {
-                        more = await task.WaitAsync(KeepAliveInterval, ct);
+                        more = await reader.WaitToReadAsync(silence.Token);
                         break;
                     }
-                    catch (TimeoutException)
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                     {
                         await sse.PingAsync(ct);
                     }
                 }
+                if (!more) yield break;
             }
-            if (!more) yield break;
+        }
+        finally
+        {
+            silence.Dispose();
         }
     }
 }

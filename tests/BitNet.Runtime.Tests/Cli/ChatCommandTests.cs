@@ -19,6 +19,20 @@ public sealed class ChatCommandTests
     }
 
     [Fact]
+    public void PipedTurns_AreSeparated_EachMessageBeforeItsAnswer()
+    {
+        var result = CliHost.RunWithInput("Hi, who are you?\nTell me about your dog.\n",
+            "chat", "--model", CliHost.StoriesModel, "-n", "12", "--temp", "0", "-t", "2");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var turns = result.Out.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, turns.Length);
+        Assert.StartsWith("> Hi, who are you?\n", turns[0]);
+        Assert.StartsWith("> Tell me about your dog.\n", turns[1]);
+        Assert.All(turns, t => Assert.True(t.Split('\n', 2)[1].Trim().Length > 0, $"no answer in: {t}"));
+    }
+
+    [Fact]
     public void UnknownChatFormat_ListsTheValidNames()
     {
         var result = CliHost.RunWithInput("", "chat", "--model", CliHost.StoriesModel, "--chat-format", "nope");

@@ -65,8 +65,9 @@ public sealed class ChatLoopTests(StoriesModelFixture fixture) : IClassFixture<S
         Assert.True(second.FedTokens < second.PromptTokens / 2, $"fed {second.FedTokens} of {second.PromptTokens}");
         Assert.Equal(session.Position, loop.CachedTokens);
 
-        // The output is the two answers, one after the other, each ended by a newline.
-        Assert.Equal(first.Answer.Text.TrimStart() + "\n" + second.Answer.Text.TrimStart() + "\n", output.ToString());
+        // Piped, the output is a transcript: each message, its answer, a blank line.
+        Assert.Equal($"> Hi, who are you?\n{first.Answer.Text.TrimStart()}\n\n> Tell me about your dog.\n{second.Answer.Text.TrimStart()}\n\n",
+            output.ToString());
         Assert.Equal(AnswerTokens, first.Answer.Tokens.Count);
         Assert.False(string.IsNullOrWhiteSpace(first.Answer.Text));
         Assert.Equal(["user", "assistant", "user", "assistant"], loop.History.Select(m => m.Role));

@@ -74,6 +74,22 @@ public sealed class GenerateCommandTests
         Assert.Contains("decode: 48 tokens", text.Error);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void ALongSampledStory_EndsAtTheEndOfTheStory(int seed)
+    {
+        // The bundled model writes <s> and a new "Once upon a time" after a story: that ends the generation.
+        var result = CliHost.Run("generate", "--model", CliHost.StoriesModel, "--prompt", Prompt, "-n", "450",
+            "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("<s>", result.Out);
+        Assert.Equal(1, result.Out.Split(Prompt).Length - 1);
+        Assert.Contains("stop: end of text", result.Error);
+    }
+
     [Fact]
     public void NoDisplayPrompt_PrintsOnlyTheContinuation()
     {

@@ -33,7 +33,7 @@ public sealed class SentencePieceTests(TokenizerFixture fixture)
         Assert.Equal(1, spm.BosId);
         Assert.Equal(2, spm.EosId);
         Assert.True(spm.AddBos);
-        Assert.Equal([2], spm.EndOfGenerationIds);
+        Assert.Equal([2, 1], spm.EndOfGenerationIds); // EOS, then BOS (a new document ends this one)
         Assert.True(spm.IsSpecial(1));
         Assert.False(spm.IsSpecial(0)); // <unk> is type 2, neither control nor user-defined
         Assert.False(spm.IsSpecial(13)); // <0x0A>

@@ -69,20 +69,21 @@ public sealed class SpecialTokenTests(TokenizerFixture fixture)
     [Fact]
     public void EndOfGeneration_CoversEndOfTextAndEndOfTurn()
     {
-        Assert.Equal([EndOfText, EndOfMessage, EndOfTurn], fixture.Llama3Gguf.EndOfGenerationIds);
-        Assert.Equal([EndOfText, EndOfMessage, EndOfTurn], fixture.Llama3Tiktoken.EndOfGenerationIds);
+        // BOS last: a model that begins a new document has ended the current one.
+        Assert.Equal([EndOfText, EndOfMessage, EndOfTurn, BeginOfText], fixture.Llama3Gguf.EndOfGenerationIds);
+        Assert.Equal([EndOfText, EndOfMessage, EndOfTurn, BeginOfText], fixture.Llama3Tiktoken.EndOfGenerationIds);
 
         // A file whose EOS is eot_id (instruct conversions) still stops on end_of_text.
         var eot = TextTokenizer.FromGguf(TokenizerFixture.With(fixture.Llama3Metadata, "tokenizer.ggml.eos_token_id",
             new GgufValue(GgufValueType.UInt32, (uint)EndOfTurn)));
         Assert.Equal(EndOfTurn, eot.EosId);
-        Assert.Equal([EndOfTurn, EndOfText, EndOfMessage], eot.EndOfGenerationIds);
+        Assert.Equal([EndOfTurn, EndOfText, EndOfMessage, BeginOfText], eot.EndOfGenerationIds);
         Assert.True(eot.IsEndOfGeneration(EndOfText));
-        Assert.False(eot.IsEndOfGeneration(BeginOfText));
+        Assert.False(eot.IsEndOfGeneration(128006)); // <|start_header_id|>: a control token that ends nothing
 
         var spmWithEot = TextTokenizer.FromGguf(TokenizerFixture.With(fixture.SpmMetadata, "tokenizer.ggml.eot_token_id",
             new GgufValue(GgufValueType.Int32, 32)));
-        Assert.Equal([2, 32], spmWithEot.EndOfGenerationIds);
+        Assert.Equal([2, 32, 1], spmWithEot.EndOfGenerationIds);
     }
 
     [Fact]

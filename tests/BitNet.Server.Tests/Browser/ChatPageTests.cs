@@ -86,6 +86,66 @@ public sealed partial class ChatPageTests(ChatPageFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task Three_turns_at_default_settings_all_get_an_answer()
+    {
+        await using var page = await fixture.Browser.NewPageAsync();
+        await page.NavigateAsync(Server.Address);
+        // Other tests typed settings, which the page keeps in localStorage: start from a first visit's defaults.
+        await page.EvaluateAsync("localStorage.clear()");
+        await page.NavigateAsync(Server.Address);
+        await page.WaitForAsync("document.getElementById('status').dataset.state === 'ready'", "the model to be ready");
+        int context = Server.Host.Engine!.ContextLength;
+        int pageDefault = Math.Clamp(context / 4, 16, 512);
+        Assert.Equal($"default ({pageDefault})", (await page.EvaluateAsync("document.querySelector('input[name=max_tokens]').placeholder")).GetString());
+
+        string[] messages = ["Tell me a story about a dragon.", "What did the dragon do next?", "How did the story end?"];
+        for (int n = 1; n <= messages.Length; n++)
+        {
+            await page.FillAsync("#prompt", messages[n - 1]);
+            await page.PressEnterAsync();
+            var answer = await WaitForAnswerAsync(page, n, maxTokens: pageDefault);
+            Assert.DoesNotContain("<s>", answer.Text);
+            Assert.True(answer.PromptTokens + pageDefault <= context, $"turn {n}: {answer.PromptTokens} prompt tokens leave no room for an answer");
+            string finish = (await page.EvaluateAsync($"document.querySelectorAll('.msg.assistant')[{n - 1}].querySelector('.stats').dataset.finish")).GetString()!;
+            Assert.Contains(finish, new[] { "stop", "length", "context_full" });
+            string stats = await page.TextAsync($".msg.assistant:nth-of-type({2 * n}) .stats");
+            Assert.Contains(finish switch { "stop" => "finish: stop", "length" => "finish: max tokens", _ => "finish: context full" }, stats);
+        }
+        await SaveScreenshotAsync(page, "chat-page-three-turns.png");
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
+    public async Task A_conversation_longer_than_the_context_drops_its_oldest_turns_and_says_so()
+    {
+        await using var page = await fixture.Browser.NewPageAsync();
+        await page.NavigateAsync(Server.Address);
+        await page.WaitForAsync("document.getElementById('status').dataset.state === 'ready'", "the model to be ready");
+        int context = Server.Host.Engine!.ContextLength;
+        await UseGreedyAsync(page, 100);
+
+        // About 200 tokens per message: the third turn cannot fit with the first two in a 512-token context.
+        string message = string.Concat(Enumerable.Repeat("Lily and Tom played with a red ball in the park. ", 11)).Trim();
+        int messageTokens = Server.Host.Tokenizer!.Encode(message, addBos: false, parseSpecial: false).Length;
+        Assert.InRange(messageTokens, context / 3, context / 2);
+        for (int n = 1; n <= 3; n++)
+        {
+            await page.FillAsync("#prompt", message);
+            await page.PressEnterAsync();
+            var answer = await WaitForAnswerAsync(page, n, maxTokens: 100);
+            Assert.True(answer.PromptTokens + 100 <= context);
+        }
+        string note = await page.TextAsync(".msg.assistant:nth-of-type(6) .trimmed");
+        Assert.Contains($"{context}-token context", note);
+        Assert.Matches(@"The \d+ oldest messages? no longer fit", note);
+        int dropped = (await page.EvaluateAsync("document.querySelectorAll('.msg.dropped').length")).GetInt32();
+        Assert.InRange(dropped, 1, 4);
+        Assert.Equal("false", (await page.EvaluateAsync("String(document.querySelectorAll('.msg')[4].classList.contains('dropped'))")).GetString());
+        await SaveScreenshotAsync(page, "chat-page-trimmed.png");
+        Assert.Empty(page.Errors);
+    }
+
+    [Fact]
     public async Task Stop_aborts_the_stream_and_keeps_the_partial_answer()
     {
         await using var page = await fixture.Browser.NewPageAsync();

@@ -29,7 +29,7 @@ public sealed class LifecycleTests
         {
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Tell me a long story." }),
             ["max_tokens"] = 300, ["temperature"] = 0, ["stream"] = true,
-            ["logit_bias"] = new JsonObject { [host.Tokenizer!.EosId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 },
+            ["logit_bias"] = BanEndOfGeneration(host),
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -54,6 +54,14 @@ public sealed class LifecycleTests
         await stopping.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>A -100 bias on every end-of-generation token (EOS, and BOS between stories) keeps the model writing.</summary>
+    private static JsonObject BanEndOfGeneration(BitNet.Server.Hosting.ModelHost host)
+    {
+        var bias = new JsonObject();
+        foreach (int id in host.Tokenizer!.EndOfGenerationIds) bias[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100;
+        return bias;
+    }
+
     [Fact]
     public async Task ARequestDeadlineEndsGenerationWithWhatWasProduced()
     {
@@ -68,7 +76,7 @@ public sealed class LifecycleTests
         var json = await client.PostOkAsync("/v1/completions", new JsonObject
         {
             ["prompt"] = "Once upon a time", ["max_tokens"] = 500, ["temperature"] = 0, ["timeout"] = 0.05,
-            ["logit_bias"] = new JsonObject { [host.Tokenizer!.EosId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 },
+            ["logit_bias"] = BanEndOfGeneration(host),
         });
         var choice = json.GetProperty("choices")[0];
         Assert.Equal("length", choice.GetProperty("finish_reason").GetString());

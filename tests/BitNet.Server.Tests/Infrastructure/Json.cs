@@ -6,12 +6,16 @@ namespace BitNet.Server.Tests.Infrastructure;
 /// <summary>Reading OpenAI responses in tests.</summary>
 public static class Json
 {
-    /// <summary>The model's end-of-sequence token (SentencePiece &lt;/s&gt;); a -100 logit bias keeps a completion going to max_tokens.</summary>
+    /// <summary>The model's end-of-sequence token (SentencePiece &lt;/s&gt;).</summary>
     public const int EndOfSequence = 2;
 
+    /// <summary>The model's BOS &lt;s&gt;: generated between stories, it ends a completion too.</summary>
+    public const int BeginOfSequence = 1;
+
+    /// <summary>A -100 logit bias on both end-of-generation tokens (EOS, BOS) keeps a completion going to max_tokens.</summary>
     public static JsonObject BanEndOfSequence(this JsonObject body)
     {
-        body["logit_bias"] = new JsonObject { [EndOfSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 };
+        body["logit_bias"] = new JsonObject { ["2"] = -100, ["1"] = -100 };
         return body;
     }
 

@@ -97,13 +97,28 @@ public sealed class SingleSlotServer : ServerFixture
     };
 }
 
-/// <summary>A model path that does not exist: the server starts, reports why on /health and answers 503.</summary>
-public sealed class MissingModelServer : ServerFixture
+/// <summary>
+/// An `hf:` model whose hub cannot be reached: the server starts (a download happens after start-up), then says why on
+/// /health and answers 503. A local model that cannot be used never gets this far (see StartupTests).
+/// </summary>
+public sealed class UnreachableHubServer : ServerFixture
 {
-    public const string MissingPath = "/nonexistent/bitnet-tests/missing-model.gguf";
+    public const string Reference = "hf:bitnet-tests/missing-model";
 
     protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
     {
-        ["BitNet:Model"] = MissingPath,
+        ["BitNet:Model"] = Reference,
+        ["BitNet:HubBaseUrl"] = "http://127.0.0.1:1",
+        ["BitNet:CacheDirectory"] = Path.Combine(Path.GetTempPath(), "bitnet-tests-unreachable-hub"),
+    };
+}
+
+/// <summary>BitNet:StrictModelNames on: a model name other than the alias is 404 model_not_found.</summary>
+public sealed class StrictModelNamesServer : ServerFixture
+{
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        ["BitNet:Parallel"] = "2",
+        ["BitNet:StrictModelNames"] = "true",
     };
 }

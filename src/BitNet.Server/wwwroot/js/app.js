@@ -23,10 +23,16 @@ const ui = {
   newChat: $('new-chat'),
 };
 
-/** The conversation as the API sees it: completed turns only (failed or empty turns are left out). */
-let history = [];
+/**
+ * The conversation as the API sees it: completed turns only (failed turns are left out), each with its bubble.
+ * `kept` is the index of the oldest turn still sent: older ones no longer fit the context and stay on screen, dimmed.
+ */
+const newConversation = () => ({ turns: [], kept: 0 });
+let conversation = newConversation();
 /** The loaded model's id, sent as `model`; null until /v1/models answered. */
 let modelId = null;
+/** Context length per sequence (the card's meta.n_ctx); null until /v1/models answered. */
+let contextLength = null;
 /** Aborts the answer being streamed; null when idle. */
 let controller = null;
 let modelRetry = null;
@@ -63,8 +69,19 @@ function formatBytes(n) {
 
 const count = (n) => (Number.isFinite(n) ? n.toLocaleString('en-US') : '—');
 
+/**
+ * The answer length the page asks for when the Max tokens field is empty: a quarter of the context (16..512), so an
+ * answer never fills the context and the next turn still fits. The server's own default would use what is left.
+ */
+function defaultMaxTokens() {
+  return Number.isFinite(contextLength) ? Math.max(16, Math.min(512, Math.floor(contextLength / 4))) : null;
+}
+
 function showModel(card) {
   const meta = card.meta ?? {};
+  contextLength = Number.isFinite(meta.n_ctx) ? meta.n_ctx : null;
+  const maxField = ui.settings.elements.namedItem('max_tokens');
+  if (maxField && defaultMaxTokens()) maxField.placeholder = `default (${defaultMaxTokens()})`;
   const set = (id, value) => ($(id).textContent = value ?? '—');
   set('model-id', card.id);
   set('model-arch', meta.architecture);
@@ -152,13 +169,42 @@ function renderStats(el, s) {
   if (s.promptTokens != null) parts.push(`${count(s.promptTokens)} prompt`);
   parts.push(`${count(s.completionTokens)} completion token${s.completionTokens === 1 ? '' : 's'}`);
   if (s.cachedTokens) parts.push(`${count(s.cachedTokens)} cached`);
-  if (s.finish) parts.push(s.finish === 'length' ? 'stopped at max tokens' : `finish: ${s.finish}`);
+  const finish = finishOf(s);
+  if (finish) parts.push(FINISH_TEXT[finish]);
   el.textContent = parts.join(' · ');
+  el.dataset.finish = finish ?? '';
   // The figures as numbers too, for scripts and tests that read the page.
   el.dataset.ttftMs = String(s.ttftMs ?? '');
   el.dataset.tokensPerSecond = String(s.tps ?? '');
   el.dataset.promptTokens = String(s.promptTokens ?? '');
   el.dataset.completionTokens = String(s.completionTokens ?? '');
+}
+
+const FINISH_TEXT = {
+  stop: 'finish: stop',
+  length: 'finish: max tokens',
+  context_full: 'finish: context full',
+  stopped: 'finish: stopped',
+};
+
+/**
+ * The real reason an answer ended: the API says "length" both when max_tokens was reached and when the context
+ * filled up; the usage figures tell them apart.
+ */
+function finishOf(s) {
+  if (s.finish !== 'length') return s.finish;
+  const used = (s.promptTokens ?? 0) + (s.completionTokens ?? 0);
+  return Number.isFinite(contextLength) && s.promptTokens != null && used >= contextLength ? 'context_full' : 'length';
+}
+
+/** Leaves the oldest exchange (a user message and its answer) out of what is sent; false when only the new message is left. */
+function dropOldestExchange(conv) {
+  const last = conv.turns.length - 1; // the message being sent, always kept
+  if (conv.kept >= last) return false;
+  const n = conv.turns[conv.kept + 1]?.role === 'assistant' && conv.kept + 1 < last ? 2 : 1;
+  for (const turn of conv.turns.slice(conv.kept, conv.kept + n)) turn.article?.classList.add('dropped');
+  conv.kept += n;
+  return true;
 }
 
 // ---- sending -------------------------------------------------------------------------------------------------
@@ -175,16 +221,22 @@ async function send() {
   if (!content || controller) return;
   ui.prompt.value = '';
   const userBubble = addMessage('user', content);
-  // "New chat" replaces `history` while this answer may still be ending; its late updates go to the old array.
-  const turns = history;
-  turns.push({ role: 'user', content });
+  // "New chat" replaces `conversation` while this answer may still be ending; its late updates go to the old one.
+  const conv = conversation;
+  const turns = conv.turns;
+  turns.push({ role: 'user', content, article: userBubble.article });
 
   const system = systemPromptFrom(ui.settings);
-  const body = {
+  const sampling = samplingFrom(ui.settings);
+  const pageChoseMax = !('max_tokens' in sampling) && defaultMaxTokens() !== null;
+  if (pageChoseMax) sampling.max_tokens = defaultMaxTokens();
+  const keptBefore = conv.kept;
+  const requestBody = () => ({
     ...(modelId ? { model: modelId } : {}),
-    messages: [...(system ? [{ role: 'system', content: system }] : []), ...turns],
-    ...samplingFrom(ui.settings),
-  };
+    messages: [...(system ? [{ role: 'system', content: system }] : []),
+      ...turns.slice(conv.kept).map(({ role, content: text }) => ({ role, content: text }))],
+    ...sampling,
+  });
 
   const bubble = addMessage('assistant', '');
   bubble.article.classList.add('streaming');
@@ -197,10 +249,9 @@ async function send() {
   let answer = '';
   let outcome = 'failed';
 
-  controller = new AbortController();
-  setBusy(true);
-  try {
-    for await (const ev of streamChat(ui.apiKey.value.trim(), body, controller.signal)) {
+  /** One request: streams the answer into the bubble; throws ApiError before the first token if the server refuses. */
+  const streamAnswer = async () => {
+    for await (const ev of streamChat(ui.apiKey.value.trim(), requestBody(), controller.signal)) {
       if (ev.kind === 'delta') {
         const now = performance.now();
         if (!firstAt) firstAt = now;
@@ -224,9 +275,35 @@ async function send() {
         renderStats(statsEl, stats);
       }
     }
+  };
+
+  controller = new AbortController();
+  setBusy(true);
+  try {
+    for (;;) {
+      try {
+        await streamAnswer();
+        break;
+      } catch (e) {
+        // The conversation no longer fits the context (the server measured it exactly): leave out the oldest
+        // exchange and ask again; with only this message left, an answer length the page chose is left to the server.
+        if (!(e instanceof ApiError && e.code === 'context_length_exceeded') || answer) throw e;
+        if (dropOldestExchange(conv)) continue;
+        if (pageChoseMax && 'max_tokens' in sampling) {
+          delete sampling.max_tokens;
+          continue;
+        }
+        throw e;
+      }
+    }
+    if (conv.kept > keptBefore) {
+      addNote(bubble, 'hint trimmed',
+        `The ${conv.kept} oldest message${conv.kept === 1 ? '' : 's'} no longer fit the ${count(contextLength)}-token context and ` +
+        `${conv.kept === 1 ? 'was' : 'were'} left out (dimmed above).`);
+    }
     renderStats(statsEl, stats);
     if (!answer) addNote(bubble, 'hint', 'The model returned no text.');
-    turns.push({ role: 'assistant', content: answer });
+    turns.push({ role: 'assistant', content: answer, article: bubble.article });
     outcome = 'done';
   } catch (e) {
     const aborted = e?.name === 'AbortError';
@@ -235,7 +312,7 @@ async function send() {
       // A stopped answer stays in the conversation as far as it got, as it is shown.
       stats.finish = 'stopped';
       renderStats(statsEl, stats);
-      turns.push({ role: 'assistant', content: answer });
+      turns.push({ role: 'assistant', content: answer, article: bubble.article });
     } else {
       // The turn failed: keep it on screen, dimmed, but out of the history sent with the next message.
       turns.pop();
@@ -256,7 +333,7 @@ async function send() {
       }
       // Give the text back so the user can resend it (e.g. after entering the key) without retyping,
       // unless the user has started a new chat meanwhile.
-      if (!ui.prompt.value && turns === history) ui.prompt.value = content;
+      if (!ui.prompt.value && conv === conversation) ui.prompt.value = content;
     }
   } finally {
     bubble.article.classList.remove('streaming');
@@ -271,7 +348,7 @@ async function send() {
 
 function newChat() {
   controller?.abort();
-  history = [];
+  conversation = newConversation();
   for (const el of [...ui.messages.querySelectorAll('.msg')]) el.remove();
   ui.emptyState.hidden = false;
   ui.prompt.focus();

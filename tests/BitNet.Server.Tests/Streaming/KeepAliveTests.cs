@@ -1,0 +1,76 @@
+using System.Text;
+using System.Threading.Channels;
+using BitNet.Runtime.Scheduling;
+using BitNet.Server.Infrastructure;
+using BitNet.Server.Streaming;
+using Microsoft.AspNetCore.Http;
+
+namespace BitNet.Server.Tests.Streaming;
+
+/// <summary>Keep-alive comments during silence only, with events passed through in order.</summary>
+public sealed class KeepAliveTests
+{
+    private static (SseWriter Sse, MemoryStream Body) NewWriter()
+    {
+        var context = new DefaultHttpContext();
+        var body = new MemoryStream();
+        context.Response.Body = body;
+        return (new SseWriter(context.Response, JsonDefaults.Options), body);
+    }
+
+    private static int Pings(MemoryStream body) =>
+        Encoding.UTF8.GetString(body.ToArray()).Split(": ping\n\n").Length - 1;
+
+    [Fact]
+    public async Task Silence_longer_than_the_interval_sends_pings_then_the_events_follow()
+    {
+        var (sse, body) = NewWriter();
+        var channel = Channel.CreateUnbounded<GenerationEvent>();
+        var producer = Task.Run(async () =>
+        {
+            await Task.Delay(700); // a long prompt: nothing to say for a while
+            for (int i = 0; i < 3; i++) channel.Writer.TryWrite(new GenerationEvent(GenerationEventKind.Token, TokenId: i));
+            channel.Writer.Complete();
+        });
+        var seen = new List<int>();
+        await foreach (var e in StreamEvents.ReadWithKeepAliveAsync(channel.Reader, sse, CancellationToken.None, TimeSpan.FromMilliseconds(150)))
+            seen.Add(e.TokenId);
+        await producer;
+        Assert.Equal([0, 1, 2], seen);
+        Assert.InRange(Pings(body), 2, 6);
+    }
+
+    [Fact]
+    public async Task Events_closer_than_the_interval_send_no_ping_however_long_the_stream()
+    {
+        var (sse, body) = NewWriter();
+        var channel = Channel.CreateUnbounded<GenerationEvent>();
+        var producer = Task.Run(async () =>
+        {
+            for (int i = 0; i < 40; i++) // 40 x 30 ms: longer than the interval in total, never silent for it
+            {
+                await Task.Delay(30);
+                channel.Writer.TryWrite(new GenerationEvent(GenerationEventKind.Token, TokenId: i));
+            }
+            channel.Writer.Complete();
+        });
+        int count = 0;
+        await foreach (var e in StreamEvents.ReadWithKeepAliveAsync(channel.Reader, sse, CancellationToken.None, TimeSpan.FromSeconds(1)))
+            Assert.Equal(count++, e.TokenId);
+        await producer;
+        Assert.Equal(40, count);
+        Assert.Equal(0, Pings(body));
+    }
+
+    [Fact]
+    public async Task Cancellation_ends_the_stream()
+    {
+        var (sse, _) = NewWriter();
+        var channel = Channel.CreateUnbounded<GenerationEvent>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in StreamEvents.ReadWithKeepAliveAsync(channel.Reader, sse, cts.Token, TimeSpan.FromMilliseconds(50))) { }
+        });
+    }
+}
