@@ -1,3 +1,4 @@
+using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Chat;
 using BitNet.Runtime.Download;
 using BitNet.Runtime.Model;
@@ -50,8 +51,10 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             ModelPath = await ResolveModelAsync(stoppingToken);
             Load(stoppingToken);
             _state = ModelState.Ready;
-            logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, chat format {Format}",
-                ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, ChatFormat!.Name);
+            logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, {Kernels} kernels, " +
+                "KV cache {KvType} {KvMb:F0} MB per sequence ({KvTotalMb:F0} MB), chat format {Format}",
+                ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, _model!.Weights.Kernels.Name,
+                Engine.Options.KvCache, Engine.KvBytesPerSlot / 1e6, Engine.KvBytesPerSlot * _options.Parallel / 1e6, ChatFormat!.Name);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -85,7 +88,9 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     private void Load(CancellationToken ct)
     {
         logger.LogInformation("Loading model {Path}", ModelPath);
-        _model = BitNetModel.Load(ModelPath);
+        // Settings were validated at start; Select honours BITNET_KERNELS when the setting is empty.
+        var kernels = string.IsNullOrWhiteSpace(_options.Kernels) ? KernelSet.Default : KernelSet.Select(_options.Kernels);
+        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions { Kernels = kernels });
         ct.ThrowIfCancellationRequested();
         Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
         ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)
@@ -104,6 +109,7 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             MaxBatchTokens = Math.Max(_options.MaxBatchTokens, _options.Parallel),
             MaxQueuedRequests = _options.MaxQueuedRequests,
             Threads = _options.Threads > 0 ? _options.Threads : WorkerPool.DefaultThreadCount,
+            KvCache = ParseKvCacheType(_options.KvCacheType) ?? KvCacheType.F16,
         });
         LoadedAt = DateTimeOffset.UtcNow;
     }
@@ -219,4 +225,12 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         Engine?.Dispose();
         _model?.Dispose();
     }
+
+    /// <summary>"f16" / "f32" (any case); null for anything else.</summary>
+    public static KvCacheType? ParseKvCacheType(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "" or null or "f16" => KvCacheType.F16,
+        "f32" => KvCacheType.F32,
+        _ => null,
+    };
 }

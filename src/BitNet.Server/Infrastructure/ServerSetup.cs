@@ -1,3 +1,4 @@
+using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Chat;
 using BitNet.Server.Endpoints;
 using BitNet.Server.Hosting;
@@ -231,6 +232,13 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             errors.Add($"{Describe("BitNet:ApiKeyFile")}: '{o.ApiKeyFile}' does not exist");
         if (o.ChatFormat.Length > 0 && !ChatFormats.Names.Contains(o.ChatFormat))
             errors.Add($"{Describe("BitNet:ChatFormat")}: '{o.ChatFormat}' is not one of {string.Join(", ", ChatFormats.Names)}");
+        if (o.Kernels.Length > 0)
+        {
+            try { KernelSet.Select(o.Kernels); }
+            catch (ArgumentException e) { errors.Add($"{Describe("BitNet:Kernels")}: {e.Message}"); }
+        }
+        if (ModelHost.ParseKvCacheType(o.KvCacheType) is null)
+            errors.Add($"{Describe("BitNet:KvCacheType")}: '{o.KvCacheType}' is not one of f16, f32");
         if (o.DefaultMaxTokens > o.MaxTokensCap)
             errors.Add($"{Describe("BitNet:DefaultMaxTokens")}: {o.DefaultMaxTokens} exceeds BitNet:MaxTokensCap ({o.MaxTokensCap})");
         foreach (var origin in o.CorsOrigins)

@@ -25,6 +25,12 @@ public sealed class ServerOptions
     [Range(0, 1024)]
     public int Threads { get; set; }
 
+    /// <summary>Kernel variant (auto, AVX2, AdvSimd+Dp, AdvSimd, scalar); empty = $BITNET_KERNELS, else the best this CPU runs.</summary>
+    public string Kernels { get; set; } = "";
+
+    /// <summary>KV cache storage: f16 (default) or f32.</summary>
+    public string KvCacheType { get; set; } = "f16";
+
     /// <summary>Tokens per engine step (decode tokens plus prompt chunks).</summary>
     [Range(1, 8192)]
     public int MaxBatchTokens { get; set; } = 256;

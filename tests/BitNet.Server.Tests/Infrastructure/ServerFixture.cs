@@ -122,3 +122,14 @@ public sealed class StrictModelNamesServer : ServerFixture
         ["BitNet:StrictModelNames"] = "true",
     };
 }
+
+/// <summary>The scalar kernels and an F32 KV cache, forced by settings.</summary>
+public sealed class ScalarKernelsServer : ServerFixture
+{
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        ["BitNet:Parallel"] = "2",
+        ["BitNet:Kernels"] = "scalar",
+        ["BitNet:KvCacheType"] = "f32",
+    };
+}

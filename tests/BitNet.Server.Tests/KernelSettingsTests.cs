@@ -1,0 +1,37 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using BitNet.Runtime.Kernels;
+using BitNet.Server.Tests.Infrastructure;
+
+namespace BitNet.Server.Tests;
+
+/// <summary>The kernel variant and KV storage are settings: the default is the best variant and F16, both can be forced.</summary>
+[Collection(DefaultServerCollection.Name)]
+public sealed class DefaultKernelsTests(DefaultServer server)
+{
+    [Fact]
+    public async Task The_model_card_names_the_best_variant_and_the_cache_is_f16()
+    {
+        var card = JsonDocument.Parse(await server.Client.GetStringAsync($"/v1/models/{server.ModelId}")).RootElement;
+        Assert.Equal(KernelSet.Best.Name, card.GetProperty("meta").GetProperty("kernels").GetString());
+        Assert.Equal(KvCacheType.F16, server.Host.Engine!.Options.KvCache);
+    }
+}
+
+public sealed class ForcedKernelsTests(ScalarKernelsServer server) : IClassFixture<ScalarKernelsServer>
+{
+    [Fact]
+    public async Task Forced_scalar_kernels_and_an_f32_cache_serve_completions()
+    {
+        var card = JsonDocument.Parse(await server.Client.GetStringAsync($"/v1/models/{server.ModelId}")).RootElement;
+        Assert.Equal("scalar", card.GetProperty("meta").GetProperty("kernels").GetString());
+        Assert.Equal(KvCacheType.F32, server.Host.Engine!.Options.KvCache);
+        Assert.Same(KernelSet.Scalar, server.Host.Engine.Model.Weights.Kernels);
+
+        using var response = await server.Client.PostAsJsonAsync("/v1/completions",
+            new { prompt = "Once upon a time", max_tokens = 16, temperature = 0 });
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(response.IsSuccessStatusCode, body.ToString());
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("choices")[0].GetProperty("text").GetString()));
+    }
+}
