@@ -192,22 +192,48 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         return AdvSimd.Or(bits, sign.AsInt32()).AsSingle();
     }
 
+    /// <summary>Four finite halves (sign-extended to 32 bits) to floats: see <see cref="Avx2Isa.WidenFinite"/> (4 instructions).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
+    private static Vector128<float> WidenFinite(Vector128<int> s)
     {
-        var h = AdvSimd.LoadVector128(p);
-        lo = Widen(AdvSimd.ZeroExtendWideningLower(h.GetLower()));
-        hi = Widen(AdvSimd.ZeroExtendWideningUpper(h));
+        var bits = AdvSimd.And(AdvSimd.ShiftLeftLogical(s.AsUInt32(), 13), Vector128.Create(0x8FFFE000u));
+        return AdvSimd.Multiply(bits.AsSingle(), Vector128.Create(5.192297e33f)); // 2^112
+    }
+
+    private interface IWidening { static abstract void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi); }
+
+    private struct Exact : IWidening
+    {
+        public static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
+        {
+            var h = AdvSimd.LoadVector128(p);
+            lo = Widen(AdvSimd.ZeroExtendWideningLower(h.GetLower()));
+            hi = Widen(AdvSimd.ZeroExtendWideningUpper(h));
+        }
+    }
+
+    private struct Finite : IWidening
+    {
+        public static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
+        {
+            var h = AdvSimd.LoadVector128((short*)p);
+            lo = WidenFinite(AdvSimd.SignExtendWideningLower(h.GetLower()));
+            hi = WidenFinite(AdvSimd.SignExtendWideningUpper(h));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfDot(ushort* row, float* x, int k)
+    public static float HalfDot(ushort* row, float* x, int k, bool finite) =>
+        finite ? HalfDot<Finite>(row, x, k) : HalfDot<Exact>(row, x, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HalfDot<TW>(ushort* row, float* x, int k) where TW : struct, IWidening
     {
         Vector128<float> a = default, b = default;
         int j = 0;
         for (; j + 8 <= k; j += 8)
         {
-            Widen8(row + j, out var lo, out var hi);
+            TW.Widen8(row + j, out var lo, out var hi);
             a = AdvSimd.FusedMultiplyAdd(a, lo, AdvSimd.LoadVector128(x + j));
             b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
         }
@@ -217,27 +243,34 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite)
     {
         if (k % 8 != 0)
         {
-            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
             return;
         }
+        if (finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
+        else HalfDotTokens<Exact>(row, x, xStride, tokens, k, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfDotTokens<TW>(ushort* row, float* x, int xStride, int tokens, int k, float* y) where TW : struct, IWidening
+    {
         // Groups of up to four tokens: 8 accumulators + 2 widened vectors fit the 32 registers.
         for (int t = 0; t < tokens; t += 4)
         {
             int n = Math.Min(4, tokens - t);
             if (n == 1)
             {
-                y[t] = HalfDot(row, x + (long)t * xStride, k);
+                y[t] = HalfDot<TW>(row, x + (long)t * xStride, k);
                 continue;
             }
             float* x0 = x + (long)t * xStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
             Vector128<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
             for (int j = 0; j < k; j += 8)
             {
-                Widen8(row + j, out var lo, out var hi);
+                TW.Widen8(row + j, out var lo, out var hi);
                 a0 = AdvSimd.FusedMultiplyAdd(a0, lo, AdvSimd.LoadVector128(x0 + j));
                 b0 = AdvSimd.FusedMultiplyAdd(b0, hi, AdvSimd.LoadVector128(x0 + j + 4));
                 a1 = AdvSimd.FusedMultiplyAdd(a1, lo, AdvSimd.LoadVector128(x1 + j));
@@ -333,7 +366,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         var va = Vector128.Create(alpha);
         for (; i + 8 <= n; i += 8)
         {
-            Widen8(x + i, out var lo, out var hi);
+            Exact.Widen8(x + i, out var lo, out var hi);
             AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, lo));
             AdvSimd.Store(y + i + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i + 4), va, hi));
         }

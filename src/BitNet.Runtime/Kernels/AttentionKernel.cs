@@ -36,7 +36,7 @@ internal static unsafe class AttentionKernel
         float scale = 1f / MathF.Sqrt(hd);
         var s = scores[..n];
         if (type == KvCacheType.F16)
-            for (int p = 0; p < n; p++) s[p] = TIsa.HalfDot((ushort*)keys + (long)p * stride, q, hd) * scale;
+            for (int p = 0; p < n; p++) s[p] = TIsa.HalfDot((ushort*)keys + (long)p * stride, q, hd, finite: false) * scale;
         else
             for (int p = 0; p < n; p++) s[p] = TIsa.Dot(q, (float*)keys + (long)p * stride, hd) * scale;
         float max = TensorPrimitives.Max(s);

@@ -8,8 +8,9 @@ namespace BitNet.Runtime.Kernels;
 /// <summary>
 /// AVX2 (+FMA) primitives (x64 since Haswell / Zen). Ternary: codes stay unsigned (t+1 in {0,1,2}; a hostile file may
 /// hold 3) and activations int8: <c>vpmaddubsw</c> (u8 x s8 -> s16, pairs summed) then <c>vpmaddwd</c> with ones
-/// (s16 -> s32). Per 128 weights: 1 weight load, 4 activation loads, 3 shifts, 4 ANDs, 4 maddubs, 3 adds, 1 madd,
-/// 1 add (21).
+/// (s16 -> s32). Per 128 weights with the plain unpack (the prefill kernel, which unpacks once for four tokens): 1
+/// weight load, 3 shifts, 4 ANDs, 4 maddubs (activations as memory operands), 3 adds, 1 madd, 1 add (17 + 4 loads);
+/// the decode GEMV uses the cheaper unpack of <see cref="I2SBlockTimes4"/>.
 /// Accumulator bound: one maddubs lane is at most 2 * 3 * 128 = 768 in magnitude; a 128-weight block adds four of
 /// them (3072) before it is widened to int32, far below 32767, so no int16 overflow is possible even for all-(+127)
 /// or all-(-128) activations. The 4-token kernel keeps int16 sums over 8 blocks (8 * 3072 = 24576 &lt; 32767).
@@ -40,17 +41,42 @@ internal unsafe struct Avx2Isa : IKernelIsa
 
     // ---------------------------------------------------------------- I2_S
 
+    /// <summary>
+    /// Decode GEMV: 4 x (sum of code * q) of one block in 16 int16 lanes, from one shift and four masks instead of three
+    /// shifts and four masks: <c>(w &gt;&gt; 4) &amp; 0x0C</c> and <c>w &amp; 0x0C</c> are codes 0 and 2 times 4,
+    /// <c>(w &gt;&gt; 4) &amp; 3</c> and <c>w &amp; 3</c> codes 1 and 3, whose sum is scaled by 4 with one shift. Per
+    /// 128 weights: 1 weight load, 1 shift, 4 ANDs, 4 maddubs (activations as memory operands), 3 adds, 1 shift, and
+    /// half a madd and two adds per block pair: 15.5 instructions (the plain unpack takes 21).
+    /// Bound: a maddubs lane is at most 2 * 12 * 128 = 3072 (hostile code 3), so a block is at most
+    /// 2 * 3072 + 4 * 2 * 768 = 12288 per lane and two blocks 24576 &lt; 32767 before they are widened.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> I2SBlockTimes4(byte* p, sbyte* q, Vector256<byte> m3, Vector256<byte> mC)
+    {
+        var w = Avx.LoadVector256(p);
+        var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();  // bits 7:6 -> 3:2, 5:4 -> 1:0 (the rest is masked off)
+        var fours = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.And(h, mC), Avx.LoadVector256(q)),        // w[0..32) x 4
+            Avx2.MultiplyAddAdjacent(Avx2.And(w, mC), Avx.LoadVector256(q + 64)));                     // w[64..96) x 4
+        var ones = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.And(h, m3), Avx.LoadVector256(q + 32)),     // w[32..64)
+            Avx2.MultiplyAddAdjacent(Avx2.And(w, m3), Avx.LoadVector256(q + 96)));                     // w[96..128)
+        return Avx2.Add(fours, Avx2.ShiftLeftLogical(ones, 2));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int I2SDot(byte* row, sbyte* q, int blocks)
     {
-        var mask = Vector256.Create((byte)3);
+        var m3 = Vector256.Create((byte)0x03);
+        var mC = Vector256.Create((byte)0x0C);
+        var one = Vector256.Create((short)1);
         var acc = Vector256<int>.Zero;
-        for (int b = 0; b < blocks; b++)
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2)
         {
-            var w = Avx.LoadVector256(row + b * 32);
-            acc = Avx2.Add(acc, Dot128(Codes(w, 6, mask), Codes(w, 4, mask), Codes(w, 2, mask), Avx2.And(w, mask), q + b * 128));
+            var pair = Avx2.Add(I2SBlockTimes4(row + b * 32, q + b * 128, m3, mC), I2SBlockTimes4(row + b * 32 + 32, q + b * 128 + 128, m3, mC));
+            acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(pair, one));
         }
-        return Vector256.Sum(acc);
+        if (b < blocks) acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(I2SBlockTimes4(row + b * 32, q + b * 128, m3, mC), one));
+        return Vector256.Sum(acc) >> 2; // an exact multiple of 4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -144,47 +170,84 @@ internal unsafe struct Avx2Isa : IKernelIsa
         return Avx2.Or(bits, sign).AsSingle();
     }
 
+    /// <summary>
+    /// Eight finite halves to eight floats in four instructions, exact for every half whose exponent is not 31:
+    /// sign-extend (the sign lands in bits 31..28 after the shift), keep bit 31 and the magnitude in bits 27..13, and
+    /// rebias by 2^112 (subnormals included: .NET runs without DAZ). Inf/NaN would come out finite, so this is used
+    /// only on rows checked at load to hold none.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfDot(ushort* row, float* x, int k)
+    public static Vector256<float> WidenFinite(ushort* p)
+    {
+        var s = Avx2.ConvertToVector256Int32((short*)p);                            // sign-extended i16 -> i32
+        var bits = Avx2.And(Avx2.ShiftLeftLogical(s, 13), Vector256.Create(unchecked((int)0x8FFFE000)));
+        return Avx.Multiply(bits.AsSingle(), Vector256.Create(5.192297e33f));       // 2^112
+    }
+
+    private interface IWidening { static abstract Vector256<float> Widen(ushort* p); }
+
+    private struct Exact : IWidening
+    {
+        public static Vector256<float> Widen(ushort* p) => Avx2Isa.Widen(p);
+    }
+
+    private struct Finite : IWidening
+    {
+        public static Vector256<float> Widen(ushort* p) => WidenFinite(p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfDot(ushort* row, float* x, int k, bool finite) =>
+        finite ? HalfDot<Finite>(row, x, k) : HalfDot<Exact>(row, x, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HalfDot<TW>(ushort* row, float* x, int k) where TW : struct, IWidening
     {
         var acc = Vector256<float>.Zero;
         int j = 0;
-        for (; j + 8 <= k; j += 8) acc = Fma.MultiplyAdd(Widen(row + j), Avx.LoadVector256(x + j), acc);
+        for (; j + 8 <= k; j += 8) acc = Fma.MultiplyAdd(TW.Widen(row + j), Avx.LoadVector256(x + j), acc);
         float sum = Vector256.Sum(acc);
         for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite)
     {
         if (k % 8 != 0)
         {
-            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
             return;
         }
+        if (finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
+        else HalfDotTokens<Exact>(row, x, xStride, tokens, k, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfDotTokens<TW>(ushort* row, float* x, int xStride, int tokens, int k, float* y) where TW : struct, IWidening
+    {
         if (tokens == 8)
         {
-            HalfDot8(row, x, xStride, k, y);
+            HalfDot8<TW>(row, x, xStride, k, y);
             return;
         }
-        for (int t = 0; t < tokens; t += 4) HalfDot4(row, x + (long)t * xStride, xStride, Math.Min(4, tokens - t), k, y + t);
+        for (int t = 0; t < tokens; t += 4) HalfDot4<TW>(row, x + (long)t * xStride, xStride, Math.Min(4, tokens - t), k, y + t);
     }
 
     /// <summary>Up to four tokens (1..4) against one row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HalfDot4(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    private static void HalfDot4<TW>(ushort* row, float* x, int xStride, int tokens, int k, float* y) where TW : struct, IWidening
     {
         if (tokens == 1)
         {
-            y[0] = HalfDot(row, x, k);
+            y[0] = HalfDot<TW>(row, x, k);
             return;
         }
         float* x0 = x, x1 = x + xStride, x2 = x + 2L * xStride, x3 = x + 3L * xStride;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int j = 0; j < k; j += 8)
         {
-            var h = Widen(row + j);
+            var h = TW.Widen(row + j);
             a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + j), a0);
             a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + j), a1);
             if (tokens > 2) a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + j), a2);
@@ -197,12 +260,12 @@ internal unsafe struct Avx2Isa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HalfDot8(ushort* row, float* x, int xStride, int k, float* y)
+    private static void HalfDot8<TW>(ushort* row, float* x, int xStride, int k, float* y) where TW : struct, IWidening
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         for (int j = 0; j < k; j += 8)
         {
-            var h = Widen(row + j);
+            var h = TW.Widen(row + j);
             float* xj = x + j;
             a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj), a0);
             a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + xStride), a1);

@@ -34,11 +34,14 @@ internal unsafe interface IKernelIsa
     /// <summary>Sum of codes[i] * q[i] over 256 unpacked codes (TQ1_0 after its table lookup).</summary>
     static abstract int CodesDot256(byte* codes, sbyte* q);
 
-    /// <summary>Dot of an F16 row (raw bits) with K floats, exact half widening.</summary>
-    static abstract float HalfDot(ushort* row, float* x, int k);
+    /// <summary>
+    /// Dot of an F16 row (raw bits) with K floats. Halves are widened exactly; with <paramref name="finite"/> (the caller
+    /// knows the row holds no inf/NaN) a cheaper widening that is exact for every finite half may be used.
+    /// </summary>
+    static abstract float HalfDot(ushort* row, float* x, int k, bool finite);
 
     /// <summary>y[t] = HalfDot(row, x + t * xStride) for t &lt; tokens (2..8), each group of halves widened once.</summary>
-    static abstract void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y);
+    static abstract void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite);
 
     /// <summary>Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b].</summary>
     static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);

@@ -28,8 +28,11 @@ public abstract unsafe class KernelSet
     /// <summary>y[t * yStride + n] = ternary row n of W times the int8 activations of token t, rows [rowStart, rowEnd).</summary>
     public abstract void TernaryMatMul(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd);
 
-    /// <summary>y[t * yStride + r] = F16 row r (K halves at rows + r * k) . x[t * xStride ..], rows [r0, r1).</summary>
-    public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1);
+    /// <summary>
+    /// y[t * yStride + r] = F16 row r (K halves at rows + r * k) . x[t * xStride ..], rows [r0, r1). Set
+    /// <paramref name="finite"/> only when no row holds an inf or NaN half: it allows a cheaper widening.
+    /// </summary>
+    public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, bool finite = false);
 
     /// <summary>y[t * yStride + r] = Q8_0 row r . quantized x[t], rows [r0, r1); codes [N, k], scales [N, k/32].</summary>
     public abstract void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1);
@@ -97,8 +100,8 @@ public abstract unsafe class KernelSet
             TernaryKernels.Compute<TIsa>(w, x, y, yStride, rowStart, rowEnd);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1) =>
-            RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1);
+        public override void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, bool finite) =>
+            RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1, finite);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1) =>

@@ -10,7 +10,7 @@ namespace BitNet.Runtime.Kernels;
 internal static unsafe class RowKernels
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Half<TIsa>(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1)
+    public static void Half<TIsa>(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, bool finite)
         where TIsa : struct, IKernelIsa
     {
         float* eight = stackalloc float[8];
@@ -19,15 +19,15 @@ internal static unsafe class RowKernels
             ushort* row = rows + (long)r * k;
             if (tokens == 1)
             {
-                y[r] = TIsa.HalfDot(row, x, k);
+                y[r] = TIsa.HalfDot(row, x, k, finite);
                 continue;
             }
             // Several tokens: each group of halves is widened once per eight tokens.
             for (int t = 0; t < tokens; t += 8)
             {
                 int n = Math.Min(8, tokens - t);
-                if (n == 1) eight[0] = TIsa.HalfDot(row, x + (long)t * xStride, k);
-                else TIsa.HalfDotTokens(row, x + (long)t * xStride, xStride, n, k, eight);
+                if (n == 1) eight[0] = TIsa.HalfDot(row, x + (long)t * xStride, k, finite);
+                else TIsa.HalfDotTokens(row, x + (long)t * xStride, xStride, n, k, eight, finite);
                 for (int i = 0; i < n; i++) y[(long)(t + i) * yStride + r] = eight[i];
             }
         }

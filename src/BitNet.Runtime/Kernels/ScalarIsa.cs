@@ -68,16 +68,16 @@ internal unsafe struct ScalarIsa : IKernelIsa
         return sum;
     }
 
-    public static float HalfDot(ushort* row, float* x, int k)
+    public static float HalfDot(ushort* row, float* x, int k, bool finite)
     {
         float sum = 0;
         for (int j = 0; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
         return sum;
     }
 
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y)
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite)
     {
-        for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k);
+        for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
     }
 
     public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)

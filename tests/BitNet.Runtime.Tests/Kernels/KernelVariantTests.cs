@@ -22,7 +22,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     public void EveryFamilyMatchesTheReference(string variant)
     {
         var rows = KernelSelfTest.Run([KernelSet.Select(variant)]);
-        Assert.Equal(8, rows.Count);
+        Assert.Equal(9, rows.Count);
         foreach (var row in rows)
         {
             output.WriteLine($"{row.Variant} {row.Family}: {row.Cases} cases, max error {row.MaxError:G3}");
@@ -92,8 +92,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
-        public static float HalfDot(ushort* row, float* x, int k) => ScalarIsa.HalfDot(row, x, k);
-        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y) => ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y);
+        public static float HalfDot(ushort* row, float* x, int k, bool finite) => ScalarIsa.HalfDot(row, x, k, finite);
+        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
         public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
