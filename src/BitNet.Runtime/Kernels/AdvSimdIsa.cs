@@ -229,15 +229,25 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HalfDot<TW>(ushort* row, float* x, int k) where TW : struct, IWidening
     {
-        Vector128<float> a = default, b = default;
+        // Four accumulators, so the FMA latency chain does not bound the loop (see Avx2Isa.HalfDot).
+        Vector128<float> a = default, b = default, c = default, d = default;
         int j = 0;
+        for (; j + 16 <= k; j += 16)
+        {
+            TW.Widen8(row + j, out var lo, out var hi);
+            TW.Widen8(row + j + 8, out var lo2, out var hi2);
+            a = AdvSimd.FusedMultiplyAdd(a, lo, AdvSimd.LoadVector128(x + j));
+            b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
+            c = AdvSimd.FusedMultiplyAdd(c, lo2, AdvSimd.LoadVector128(x + j + 8));
+            d = AdvSimd.FusedMultiplyAdd(d, hi2, AdvSimd.LoadVector128(x + j + 12));
+        }
         for (; j + 8 <= k; j += 8)
         {
             TW.Widen8(row + j, out var lo, out var hi);
             a = AdvSimd.FusedMultiplyAdd(a, lo, AdvSimd.LoadVector128(x + j));
             b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
         }
-        float sum = Vector128.Sum(AdvSimd.Add(a, b));
+        float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(a, b), AdvSimd.Add(c, d)));
         for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
         return sum;
     }
