@@ -41,7 +41,7 @@ public sealed class JsonGrammar
     /// <c>type</c> (a name or an array, e.g. <c>["string","null"]</c>); objects with <c>properties</c> (written in
     /// declared order), <c>required</c>, <c>additionalProperties</c> false / true / absent / a schema; arrays with
     /// <c>items</c>, <c>minItems</c>, <c>maxItems</c>; strings with <c>minLength</c>, <c>maxLength</c>,
-    /// <c>pattern</c>, <c>format</c> (date, time, date-time, email, uuid enforced; others plain strings); numbers and
+    /// <c>pattern</c>, <c>format</c> (date, time, date-time, email, uuid, uri, hostname, ipv4 enforced; others plain strings); numbers and
     /// integers with <c>minimum</c>, <c>maximum</c>, <c>exclusiveMinimum</c>, <c>exclusiveMaximum</c>; boolean, null;
     /// <c>enum</c> and <c>const</c> of any JSON value; <c>anyOf</c>; <c>oneOf</c> when its branches cannot overlap;
     /// <c>allOf</c> with one subschema; <c>$ref</c> to <c>#/$defs/...</c>, <c>#/definitions/...</c> or any pointer in

@@ -17,6 +17,7 @@ internal static class TestSchemas
         {"type":"object","properties":{
           "id":{"type":"string","format":"uuid"},
           "placed":{"type":"string","format":"date-time"},
+          "site":{"type":"string","format":"uri"},
           "due":{"type":"string","format":"date"},
           "contact":{"type":"string","format":"email"},
           "items":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"object","properties":{
