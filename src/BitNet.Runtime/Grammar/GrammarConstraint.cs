@@ -12,10 +12,17 @@ public sealed class GrammarConstraint
 
     private const int CacheSlots = 8;
 
+    /// <summary>
+    /// Past this many interned recognizer states (each keeps a 1 KB transition row) the machine is rebuilt from the
+    /// accepted bytes, bounding memory per sequence at about 32 MB however long the output runs.
+    /// </summary>
+    internal const int MaxMachineStates = 32 * 1024;
+
     private readonly JsonGrammar _grammar;
     private readonly TokenVocabulary _vocabulary;
-    private readonly StackSetMachine _machine;
+    private StackSetMachine _machine;
     private int _state;
+    private readonly List<byte> _accepted = [];
     private int[] _stateAtDepth;
 
     // Masks already computed for a state without budget pressure, keyed by state: inside a string the state after
@@ -40,6 +47,7 @@ public sealed class GrammarConstraint
         _vocabulary = other._vocabulary;
         _machine = other._machine.Clone();
         _state = other._state;
+        _accepted.AddRange(other._accepted);
         _stateAtDepth = new int[other._stateAtDepth.Length];
         Array.Fill(_cachedState, -1);
         IsFinished = other.IsFinished;
@@ -207,7 +215,7 @@ public sealed class GrammarConstraint
         if (bytes.IsEmpty) return false;
         int next = _machine.Run(_state, bytes);
         if (next == StackSetMachine.Dead) return false;
-        _state = next;
+        Advance(next, bytes);
         TokenCount++;
         return true;
     }
@@ -229,8 +237,25 @@ public sealed class GrammarConstraint
         if (IsFinished) return false;
         int next = _machine.Run(_state, utf8);
         if (next == StackSetMachine.Dead) return false;
-        _state = next;
+        Advance(next, utf8);
         return true;
+    }
+
+    /// <summary>The rebuild threshold (<see cref="MaxMachineStates"/>; lowered by tests to exercise the rebuild).</summary>
+    internal int StateLimit { get; set; } = MaxMachineStates;
+
+    /// <summary>Number of recognizer states interned so far (diagnostics).</summary>
+    internal int MachineStateCount => _machine.StateCount;
+
+    private void Advance(int next, ReadOnlySpan<byte> bytes)
+    {
+        _state = next;
+        foreach (byte b in bytes) _accepted.Add(b);
+        if (_machine.StateCount <= StateLimit) return;
+        // Start over with empty caches; state ids change, so cached masks go too.
+        _machine = new StackSetMachine(_grammar.Compiled);
+        _state = _machine.Run(_machine.Initial, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_accepted));
+        Array.Fill(_cachedState, -1);
     }
 
     /// <summary>An independent copy at the same point (the copy starts with an empty mask cache).</summary>

@@ -114,3 +114,39 @@ public sealed class BudgetTests(GrammarFixture fixture)
         return constraint.Vocabulary.TokenBytes(token).ToArray();
     }
 }
+
+/// <summary>The per-sequence state cache is rebuilt from the accepted bytes when it grows past its limit.</summary>
+[Collection(GrammarCollection.Name)]
+public sealed class StateLimitTests(GrammarFixture fixture)
+{
+    [Fact]
+    public void RebuildingTheRecognizerKeepsThePlace()
+    {
+        var vocabulary = TokenVocabulary.For(fixture.Tiny);
+        var grammar = JsonGrammar.FromSchema(TestSchemas.Order);
+        for (int seed = 0; seed < 5; seed++)
+        {
+            var random = new Random(seed);
+            var constraint = grammar.Start(vocabulary);
+            constraint.StateLimit = 40; // far below what one sequence needs: rebuilds many times
+            var reference = grammar.Start(vocabulary);
+            var mask = new ulong[vocabulary.MaskLength];
+            var expected = new ulong[vocabulary.MaskLength];
+            var text = new List<byte>();
+            for (int remaining = 200; remaining > 0 && !constraint.IsFinished; remaining--)
+            {
+                int count = constraint.ComputeMask(mask, remaining);
+                Assert.Equal(reference.ComputeMask(expected, remaining), count);
+                Assert.Equal(expected, mask);
+                var allowed = new List<int>();
+                for (int id = 0; id < vocabulary.VocabSize; id++) if (TokenMask.IsAllowed(mask, id)) allowed.Add(id);
+                int token = allowed[random.Next(allowed.Count)];
+                Assert.True(constraint.Accept(token));
+                Assert.True(reference.Accept(token));
+                if (!vocabulary.EndOfGenerationIds.Contains(token)) text.AddRange(vocabulary.TokenBytes(token).ToArray());
+                Assert.True(constraint.MachineStateCount <= Math.Max(40, text.Count + 2), "a rebuilt machine holds only the states of the accepted path");
+            }
+            GrammarTesting.AssertValid(TestSchemas.Order, [.. text]);
+        }
+    }
+}

@@ -26,6 +26,7 @@ public sealed class MaskTimingTests(GrammarFixture fixture, ITestOutputHelper ou
         var firstSteps = new List<double>();
         var mask = new ulong[vocabulary.MaskLength];
         var candidates = new List<int>();
+        int maxStates = 0;
         for (int seed = 0; seed < sequences; seed++)
         {
             var random = new Random(seed);
@@ -45,11 +46,12 @@ public sealed class MaskTimingTests(GrammarFixture fixture, ITestOutputHelper ou
                 if (!vocabulary.EndOfGenerationIds.Contains(token)) text.AddRange(vocabulary.TokenBytes(token).ToArray());
             }
             Assert.True(constraint.IsComplete);
+            maxStates = Math.Max(maxStates, constraint.MachineStateCount);
             GrammarTesting.AssertValid(TestSchemas.Order, [.. text]);
         }
         times.Sort();
         output.WriteLine($"{tokenizerName}: vocab {vocabulary.VocabSize} tokens, trie {vocabulary.TrieNodeCount} nodes, built in {build.Elapsed.TotalMilliseconds:F0} ms");
-        output.WriteLine($"Order schema, {times.Count} steps: mask p50 {Percentile(times, 0.5):F3} ms, p90 {Percentile(times, 0.9):F3} ms, p99 {Percentile(times, 0.99):F3} ms, max {times[^1]:F3} ms; first step (cold) {firstSteps.Average():F2} ms");
+        output.WriteLine($"Order schema, {times.Count} steps: mask p50 {Percentile(times, 0.5):F3} ms, p90 {Percentile(times, 0.9):F3} ms, p99 {Percentile(times, 0.99):F3} ms, max {times[^1]:F3} ms; first step (cold) {firstSteps.Average():F2} ms; at most {maxStates} recognizer states per sequence");
     }
 
     private static double Percentile(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
