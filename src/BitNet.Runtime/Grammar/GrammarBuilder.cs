@@ -175,7 +175,28 @@ internal sealed class GrammarBuilder
         var sets = new ulong[_sets.Count * 4];
         for (int i = 0; i < _sets.Count; i++)
             for (int w = 0; w < 4; w++) sets[i * 4 + w] = _sets[i].Word(w);
-        return new CompiledGrammar(elementArray, [.. altStarts], ruleFirstAlt, sets, minRest, rootRule);
+        return new CompiledGrammar(elementArray, [.. altStarts], ruleFirstAlt, sets, minRest, rootRule, ByteClasses());
+    }
+
+    /// <summary>
+    /// Bytes no terminal tells apart (same membership in every byte set) behave alike in every state, so one
+    /// transition computed for a byte serves its whole class. Returns, per byte, the next byte of its class (a cycle).
+    /// </summary>
+    private byte[] ByteClasses()
+    {
+        var classes = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var signature = new char[_sets.Count];
+        for (int b = 0; b < 256; b++)
+        {
+            for (int t = 0; t < _sets.Count; t++) signature[t] = _sets[t].Contains(b) ? '1' : '0';
+            string key = new(signature);
+            if (!classes.TryGetValue(key, out var members)) classes[key] = members = [];
+            members.Add(b);
+        }
+        var next = new byte[256];
+        foreach (var members in classes.Values)
+            for (int i = 0; i < members.Count; i++) next[members[i]] = (byte)members[(i + 1) % members.Count];
+        return next;
     }
 
     /// <summary>Fewest bytes each rule derives, by fixpoint iteration (Infinite when it derives nothing finite).</summary>
@@ -221,7 +242,7 @@ internal sealed class GrammarBuilder
 /// <see cref="End"/>. A position is an index into that array; <see cref="MinRest"/> says how many bytes at least
 /// it takes from a position to the end of its alternative. Immutable and shared by all constraints.
 /// </summary>
-internal sealed class CompiledGrammar(int[] elements, int[] altStarts, int[] ruleFirstAlt, ulong[] byteSets, int[] minRest, int rootRule)
+internal sealed class CompiledGrammar(int[] elements, int[] altStarts, int[] ruleFirstAlt, ulong[] byteSets, int[] minRest, int rootRule, byte[] nextInClass)
 {
     public const int End = -1;
 
@@ -239,6 +260,9 @@ internal sealed class CompiledGrammar(int[] elements, int[] altStarts, int[] rul
     public int[] MinRest { get; } = minRest;
 
     public int RootRule { get; } = rootRule;
+
+    /// <summary>For each byte, the next byte of its equivalence class (bytes every terminal treats alike), cyclic.</summary>
+    public byte[] NextInClass { get; } = nextInClass;
 
     public bool TerminalMatches(int terminal, byte b) => (ByteSets[terminal * 4 + (b >> 6)] >> (b & 63) & 1) != 0;
 }

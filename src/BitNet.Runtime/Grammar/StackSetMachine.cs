@@ -106,7 +106,15 @@ internal sealed class StackSetMachine
         int next = _transitions[state * 256 + b];
         if (next != Unknown) return next;
         next = Step(state, b);
-        _transitions[state * 256 + b] = next;
+        // Every byte of b's class has the same successor: fill them all, so the class costs one step.
+        byte[] nextInClass = _grammar.NextInClass;
+        int row = state * 256;
+        int member = b;
+        do
+        {
+            _transitions[row + member] = next;
+            member = nextInClass[member];
+        } while (member != b);
         return next;
     }
 
