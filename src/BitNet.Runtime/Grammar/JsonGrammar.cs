@@ -60,6 +60,34 @@ public sealed class JsonGrammar
         return FromSchema(document.RootElement, options);
     }
 
+    /// <summary>
+    /// A tool call as one JSON object <c>{"name": "&lt;tool&gt;", "arguments": {...}}</c> (keys in that order), the
+    /// name one of <paramref name="tools"/> and the arguments valid under that tool's parameter schema (each schema's
+    /// <c>$ref</c>s resolve within itself). With <paramref name="parallel"/> the value is a non-empty array of such
+    /// objects. For tool_choice "required" or a named function pass the tools the model may call.
+    /// </summary>
+    /// <exception cref="SchemaNotSupportedException">A parameter schema uses an unsupported keyword.</exception>
+    public static JsonGrammar ForToolCalls(IReadOnlyList<ToolSchema> tools, bool parallel = false, GrammarOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        if (tools.Count == 0) throw new ArgumentException("at least one tool is needed", nameof(tools));
+        var effective = options ?? GrammarOptions.Default;
+        return Build(options, json =>
+        {
+            var b = json.Builder;
+            var calls = new List<int>(tools.Count);
+            foreach (var tool in tools)
+            {
+                int arguments = SchemaCompiler.Compile(json, effective, tool.Parameters);
+                calls.Add(b.Sequence(b.Byte((byte)'{'), json.Whitespace,
+                    json.Member(b.Literal("\"name\""), b.Literal(JsonSyntax.Quote(tool.Name))), json.Whitespace, b.Byte((byte)','), json.Whitespace,
+                    json.Member(b.Literal("\"arguments\""), arguments), json.Whitespace, b.Byte((byte)'}')));
+            }
+            int call = b.Choice(calls);
+            return parallel ? json.Array(call, 1, -1) : call;
+        });
+    }
+
     private static JsonGrammar Build(GrammarOptions? options, Func<JsonSyntax, int> value)
     {
         options ??= GrammarOptions.Default;
@@ -104,3 +132,6 @@ public sealed class JsonGrammar
         }
     }
 }
+
+/// <summary>A callable tool for <see cref="JsonGrammar.ForToolCalls"/>: its name and its JSON Schema for the arguments.</summary>
+public sealed record ToolSchema(string Name, JsonElement Parameters);
