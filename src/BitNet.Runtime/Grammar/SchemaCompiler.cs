@@ -340,7 +340,8 @@ internal sealed class SchemaCompiler
         if (!schema.TryGetProperty(keyword, out var element)) return false;
         if (element.ValueKind != JsonValueKind.Number)
             throw new SchemaNotSupportedException(keyword, path, $"{keyword} must be a number (draft-4 boolean exclusive bounds are not supported)");
-        value = element.GetDouble();
+        // Clamped so casting to long cannot overflow; the digit limit bounds the grammar well inside this anyway.
+        value = Math.Clamp(element.GetDouble(), -1e18, 1e18);
         return true;
     }
 }

@@ -50,3 +50,28 @@ public sealed class SchemaRejectionTests
         Assert.True(JsonGrammar.FromSchema("""{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"minProperties":1,"additionalProperties":false}""").Matches("""{"a":1}"""));
     }
 }
+
+public sealed class NumericBoundTests
+{
+    [Theory]
+    [InlineData("""{"type":"integer","minimum":1e30}""")]
+    [InlineData("""{"type":"integer","maximum":-1e30}""")]
+    public void BoundsBeyondTheDigitLimitAdmitNoValue(string schema) =>
+        Assert.Throws<SchemaNotSupportedException>(() => JsonGrammar.FromSchema(schema));
+
+    [Fact]
+    public void HugeUpperBoundsAreLimitedByDigits()
+    {
+        var grammar = JsonGrammar.FromSchema("""{"type":"integer","minimum":0,"maximum":1e30}""", new GrammarOptions { MaxIntegerDigits = 3 });
+        Assert.True(grammar.Matches("999"));
+        Assert.False(grammar.Matches("1000"));
+    }
+
+    [Fact]
+    public void IntervalsWithoutAnIntegerFallBackToTheirMiddle()
+    {
+        var grammar = JsonGrammar.FromSchema("""{"type":"number","minimum":0.2,"maximum":0.8}""");
+        Assert.True(grammar.Matches("0.5"));
+        Assert.False(grammar.Matches("0.9"));
+    }
+}
