@@ -118,3 +118,26 @@ public sealed class ConstrainedGenerationTests(GrammarFixture fixture, Xunit.Abs
         Assert.True(TokenVocabulary.For(fixture.Tiny).HasAllSingleByteTokens);
     }
 }
+
+/// <summary>More schemas under the 128k Llama-3 vocabulary, whose tokens often span several JSON terminals.</summary>
+[Collection(GrammarCollection.Name)]
+public sealed class Llama3GenerationTests(GrammarFixture fixture)
+{
+    [Theory]
+    [InlineData("Person")]
+    [InlineData("Tree")]
+    [InlineData("Choices")]
+    [InlineData("Loose")]
+    public void RandomOutputsValidate(string schemaName)
+    {
+        string schema = TestSchemas.Get(schemaName);
+        var vocabulary = TokenVocabulary.For(fixture.Llama3);
+        var grammar = JsonGrammar.FromSchema(schema);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var result = GrammarTesting.Generate(grammar, vocabulary, new Random(100 + seed), budget: 100);
+            Assert.True(result.Finished, $"seed {seed}: not finished: {result.Text}");
+            GrammarTesting.AssertValid(schema, result.Bytes);
+        }
+    }
+}
