@@ -8,6 +8,7 @@ public static class ChatFormats
         BitNetChatFormat.Instance,
         Llama3ChatFormat.Instance,
         ChatMlChatFormat.Instance,
+        Falcon3ChatFormat.Instance,
         PlainChatFormat.Instance,
     ];
 
@@ -29,6 +30,7 @@ public static class ChatFormats
     /// <item>bitnet-b1.58 / bitnet-25, or a template containing the official file's "BITNETAssistant" placeholder: bitnet-2b4t;</item>
     /// <item>a template using &lt;|start_header_id|&gt;: llama3;</item>
     /// <item>a template using &lt;|im_start|&gt;: chatml;</item>
+    /// <item>a template using &lt;|assistant|&gt; and &lt;|user|&gt; (Falcon3, Falcon-E): falcon3;</item>
     /// <item>otherwise plain.</item>
     /// </list>
     /// A format is chosen only if <paramref name="hasToken"/> confirms the special tokens it writes exist in the
@@ -48,6 +50,10 @@ public static class ChatFormats
         if (chatTemplate?.Contains("<|im_start|>", StringComparison.Ordinal) == true &&
             HasAll(hasToken, "<|im_start|>", "<|im_end|>"))
             return ChatMlChatFormat.Instance;
+        if (chatTemplate?.Contains("<|assistant|>", StringComparison.Ordinal) == true &&
+            chatTemplate.Contains("<|user|>", StringComparison.Ordinal) &&
+            HasAll(hasToken, "<|system|>", "<|user|>", "<|assistant|>"))
+            return Falcon3ChatFormat.Instance;
         return PlainChatFormat.Instance;
     }
 

@@ -72,7 +72,7 @@ public static class CommandLineArguments
         new(["--api-key"], nameof(ServerOptions.ApiKeys), "accepted bearer key (repeatable; none = auth off)", FlagKind.Repeatable, "none"),
         new(["--api-key-file"], nameof(ServerOptions.ApiKeyFile), "file with one API key per line", Default: "none"),
         new(["--cors-origin"], nameof(ServerOptions.CorsOrigins), "browser origin allowed to call the API (repeatable)", FlagKind.Repeatable, "none"),
-        new(["--chat-format"], nameof(ServerOptions.ChatFormat), "bitnet-2b4t, llama3, chatml or plain", Default: "detected from the model"),
+        new(["--chat-format"], nameof(ServerOptions.ChatFormat), "bitnet-2b4t, llama3, chatml, falcon3 or plain", Default: "detected from the model"),
         new(["--strict-model-names"], nameof(ServerOptions.StrictModelNames), "answer 404 model_not_found to a model name other than the alias", FlagKind.Switch),
         new(["--log-prompts"], nameof(ServerOptions.LogPrompts), "log prompt text (off: prompts are private)", FlagKind.Switch),
         new(["--cache-dir"], nameof(ServerOptions.CacheDirectory), "where hf: models are downloaded", Default: "$BITNET_CACHE or ~/.cache/bitnet"),

@@ -62,7 +62,7 @@ public sealed class ServerOptions
     /// </summary>
     public bool StrictModelNames { get; set; }
 
-    /// <summary>Chat format override (bitnet-2b4t, llama3, chatml, plain); empty = detect from the model.</summary>
+    /// <summary>Chat format override (bitnet-2b4t, llama3, chatml, falcon3, plain); empty = detect from the model.</summary>
     public string ChatFormat { get; set; } = "";
 
     /// <summary>Log prompt and completion text (off by default: prompts are private).</summary>

@@ -97,6 +97,20 @@ public class ChatFormatTests
     }
 
     [Fact]
+    public void Falcon3_RendersWhatItsTemplateRenders()
+    {
+        var format = ChatFormats.Get("falcon3");
+        var segments = format.Render(MultiTurn, addGenerationPrompt: true);
+        Assert.Equal(
+            "<|system|>\nS\n<|user|>\nU1\n<|assistant|>\nA1<|endoftext|>\n<|user|>\nU2\n<|assistant|>\n", Text(segments));
+        Assert.False(format.IncludesBos);
+        Assert.Contains("<|endoftext|>", format.StopStrings);
+        // Role headers are special tokens; message text never is.
+        Assert.Contains(segments, s => s.Text.Contains("<|user|>", StringComparison.Ordinal) && s.AllowSpecial);
+        Assert.Contains(segments, s => s.Text == "U2" && !s.AllowSpecial);
+    }
+
+    [Fact]
     public void ChatMl_RendersTheStandardFormat()
     {
         var format = ChatFormats.Get("chatml");

@@ -23,7 +23,7 @@ public class ChatFormatsTests
     [Fact]
     public void Names_ListTheBuiltInFormats()
     {
-        Assert.Equal(["bitnet-2b4t", "llama3", "chatml", "plain"], ChatFormats.Names);
+        Assert.Equal(["bitnet-2b4t", "llama3", "chatml", "falcon3", "plain"], ChatFormats.Names);
         foreach (string name in ChatFormats.Names) Assert.Equal(name, ChatFormats.Get(name).Name);
         Assert.Same(Llama3ChatFormat.Instance, ChatFormats.Get("LLaMA3"));
     }
@@ -49,6 +49,22 @@ public class ChatFormatsTests
     public void Detect_WithALlama3Vocabulary(string? architecture, string? template, string expected)
     {
         Assert.Equal(expected, ChatFormats.Detect(architecture, template, Llama3Vocabulary.Contains).Name);
+    }
+
+    /// <summary>The shape of Falcon3-*-Instruct's tokenizer_config.json template (the tool-calling branches left out).</summary>
+    private const string Falcon3Template =
+        "{% for message in messages %}{% if message['role'] == 'system' %}{{ '<|system|>\n' + message['content'] + '\n' }}" +
+        "{% elif message['role'] == 'user' %}{{ '<|user|>\n' + message['content'] + '\n' }}" +
+        "{% elif message['role'] == 'assistant' %}{{ '<|assistant|>\n' + message['content'] + eos_token + '\n' }}{% endif %}" +
+        "{% if loop.last and add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}{% endfor %}";
+
+    private static readonly HashSet<string> Falcon3Vocabulary = ["<|system|>", "<|user|>", "<|assistant|>", "<|endoftext|>"];
+
+    [Fact]
+    public void Detect_Falcon3()
+    {
+        Assert.Equal("falcon3", ChatFormats.Detect("llama", Falcon3Template, Falcon3Vocabulary.Contains).Name);
+        Assert.Equal("plain", ChatFormats.Detect("llama", Falcon3Template, Llama3Vocabulary.Contains).Name);
     }
 
     [Fact]
