@@ -34,6 +34,7 @@ public sealed class RealSocketStressServer : IAsyncLifetime
 /// usage), every oversize body a 413, and every KV slot free again afterwards. The short run is part of every test
 /// run; the long one (64 clients x 2 minutes) runs when BITNET_LONG_TESTS=1.
 /// </summary>
+[Collection(StressCollection.Name)]
 public sealed class StressTests(RealSocketStressServer fixture, ITestOutputHelper output) : IClassFixture<RealSocketStressServer>
 {
     [Fact]
@@ -81,6 +82,16 @@ public sealed class StressTests(RealSocketStressServer fixture, ITestOutputHelpe
         Assert.Equal(0, engine.Stats.Running);
         Assert.Equal(0, engine.Stats.Waiting);
     }
+}
+
+/// <summary>
+/// The stress runs alone, after the parallel tests: its load would otherwise starve the timers that other tests'
+/// deadlines depend on (a 50 ms request timeout firing late lets a whole 500-token answer through).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class StressCollection
+{
+    public const string Name = "stress";
 }
 
 /// <summary>A test that only runs when BITNET_LONG_TESTS=1 (long soak runs stay out of the default suite).</summary>
