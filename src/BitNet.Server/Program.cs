@@ -22,6 +22,7 @@ try
 
     var app = builder.Build();
 
+    app.UseMiddleware<RequestBodyDrainMiddleware>(); // an unread body is read, so the client gets its status, not a reset
     app.UseSerilogRequestLogging();
     app.UseMiddleware<ErrorHandlingMiddleware>();   // every failure becomes an OpenAI-shaped error
     app.UseStatusCodePages(StatusCodeErrors.WriteAsync); // unknown routes (404) and wrong methods (405) too

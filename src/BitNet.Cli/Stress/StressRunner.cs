@@ -16,6 +16,12 @@ public sealed record StressOptions
     public double DisconnectRate { get; init; } = 0.1;
     /// <summary>Fraction of requests cancelled by the client before any token (while queued or in prefill).</summary>
     public double EarlyCancelRate { get; init; } = 0.05;
+    /// <summary>Fraction of streams whose client stops reading mid-stream for <see cref="SlowReaderPause"/>, then reads on.</summary>
+    public double SlowReaderRate { get; init; }
+    public TimeSpan SlowReaderPause { get; init; } = TimeSpan.FromSeconds(1.5);
+    /// <summary>Fraction of requests sent with a body of <see cref="OversizeBytes"/> (above the server's limit): a 413 is expected.</summary>
+    public double OversizeRate { get; init; }
+    public int OversizeBytes { get; init; } = 5 << 20;
     public string Model { get; init; } = "";
     public string? ApiKey { get; init; }
     public int Seed { get; init; } = 1;
@@ -28,6 +34,12 @@ public sealed record StressReport(
     double TtftP50Ms, double TtftP99Ms, double InterTokenP50Ms, double InterTokenP99Ms)
 {
     public double TokensPerSecond => Seconds > 0 ? StreamedTokens / Seconds : 0;
+
+    /// <summary>Streams whose client paused reading mid-stream (they count as completed when all their tokens came).</summary>
+    public int SlowReaders { get; init; }
+
+    /// <summary>Oversize bodies answered 413 (any other answer to them is counted as an error).</summary>
+    public int Refused413 { get; init; }
 }
 
 /// <summary>
@@ -47,6 +59,7 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
     private readonly List<double> _ttft = [], _interToken = [];
     private int _started, _completed, _disconnected, _cancelled, _rejected, _client4xx, _server5xx, _streamErrors, _transport;
     private long _lost, _streamed;
+    private int _slow, _refused413;
 
     public async Task<StressReport> RunAsync(CancellationToken ct = default)
     {
@@ -60,7 +73,7 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
         {
             return new StressReport(_started, _completed, _disconnected, _cancelled, _rejected, _client4xx, _server5xx, _streamErrors,
                 _transport, _lost, _streamed, seconds, Percentile(_ttft, 0.5), Percentile(_ttft, 0.99),
-                Percentile(_interToken, 0.5), Percentile(_interToken, 0.99));
+                Percentile(_interToken, 0.5), Percentile(_interToken, 0.99)) { SlowReaders = _slow, Refused413 = _refused413 };
         }
     }
 
@@ -77,6 +90,12 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
         Interlocked.Increment(ref _started);
         int disconnectAfter = rng.NextDouble() < options.DisconnectRate ? rng.Next(1, Math.Max(2, options.MaxTokens / 2)) : -1;
         bool cancelEarly = disconnectAfter < 0 && rng.NextDouble() < options.EarlyCancelRate;
+        if (!cancelEarly && disconnectAfter < 0 && rng.NextDouble() < options.OversizeRate)
+        {
+            await OversizeRequestAsync();
+            return;
+        }
+        int pauseAfter = disconnectAfter < 0 && !cancelEarly && rng.NextDouble() < options.SlowReaderRate ? rng.Next(1, Math.Max(2, options.MaxTokens / 2)) : -1;
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
             Content = new StringContent(JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -138,6 +157,14 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
                     else gaps.Add(now - last);
                     last = now;
                     tokens += n;
+                    if (pauseAfter > 0 && tokens >= pauseAfter)
+                    {
+                        // A slow reader: stops reading mid-stream (the server's writes back up), then reads on to the end.
+                        pauseAfter = -1;
+                        Interlocked.Increment(ref _slow);
+                        await Task.Delay(options.SlowReaderPause, CancellationToken.None);
+                        last = sw.Elapsed.TotalMilliseconds; // the pause is the client's, not an inter-token gap
+                    }
                     if (disconnectAfter > 0 && tokens >= disconnectAfter)
                     {
                         Interlocked.Increment(ref _disconnected);
@@ -161,6 +188,27 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
             Interlocked.Increment(ref _cancelled);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
+        {
+            Interlocked.Increment(ref _transport);
+        }
+    }
+
+    /// <summary>A body over the server's limit: it must be answered 413 (with the body read, not a reset).</summary>
+    private async Task OversizeRequestAsync()
+    {
+        var body = new byte[options.OversizeBytes];
+        Array.Fill(body, (byte)' ');
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (options.ApiKey is { } key) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        try
+        {
+            using var response = await http.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.RequestEntityTooLarge) Interlocked.Increment(ref _refused413);
+            else if ((int)response.StatusCode >= 500) Interlocked.Increment(ref _server5xx);
+            else Interlocked.Increment(ref _client4xx);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
             Interlocked.Increment(ref _transport);
         }

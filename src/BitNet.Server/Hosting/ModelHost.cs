@@ -72,17 +72,12 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         }
     }, stoppingToken);
 
-    private Task WhenStartedAsync(CancellationToken stoppingToken)
+    private async Task WhenStartedAsync(CancellationToken stoppingToken)
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var onStart = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
-        var onStop = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
-        return started.Task.ContinueWith(t =>
-        {
-            onStart.Dispose();
-            onStop.Dispose();
-            return t;
-        }, TaskScheduler.Default).Unwrap();
+        using var onStart = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStop = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        await started.Task;
     }
 
     private void Load(CancellationToken ct)

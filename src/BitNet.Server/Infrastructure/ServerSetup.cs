@@ -45,14 +45,16 @@ public static class ServerSetup
     {
         var o = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         if (o.Model.StartsWith("hf:", StringComparison.OrdinalIgnoreCase)) return builder;
-        string path;
         try
         {
-            path = ModelHost.ResolveModelPath(o.Model, builder.Environment.ContentRootPath);
-            ModelHost.Inspect(path);
+            ModelHost.Inspect(ModelHost.ResolveModelPath(o.Model, builder.Environment.ContentRootPath));
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new StartupException($"--model {o.Model}: the file cannot be read ({e.Message})", exitCode: 1);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-            or UnauthorizedAccessException or IOException or NotSupportedException)
+            or IOException or NotSupportedException)
         {
             throw new StartupException(e.Message, exitCode: 1);
         }
