@@ -37,7 +37,8 @@ internal static class InfoCommand
             Console.WriteLine($"feed-forward:  {c.FeedForward} ({c.Activation})");
             Console.WriteLine($"vocabulary:    {c.Vocab}");
             Console.WriteLine($"context:       {c.Context}");
-            Console.WriteLine(string.Create(inv, $"rope:          NEOX, theta {c.RopeTheta}, dims {c.RopeDim}"));
+            Console.WriteLine(string.Create(inv, $"rope:          {(c.Rope == RopeStyle.Norm ? "NORM (adjacent pairs)" : "NEOX")}, theta {c.RopeTheta}, dims {c.RopeDim}"));
+            Console.WriteLine($"sub-norms:     {(c.SubLayerNorms ? "SubLN before Wo and Wdown" : "none")}");
             Console.WriteLine(string.Create(inv, $"rms eps:       {c.RmsEps:G}"));
             Console.WriteLine($"head:          {(weights.TiedHead ? "tied to token_embd" : "output.weight")} ({weights.Head.FormatName})");
             long ternary = weights.Layers.Sum(l => l.Matrices.Sum(m => m.TotalBytes));
