@@ -248,7 +248,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
             b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
         }
         float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(a, b), AdvSimd.Add(c, d)));
-        for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        sum += ScalarIsa.HalfDot(row + j, x + j, k - j, finite: false); // the tail
         return sum;
     }
 
@@ -257,7 +257,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     {
         if (k % 8 != 0)
         {
-            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite); // rows no real head has
             return;
         }
         if (finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
@@ -342,7 +342,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
             var cd = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(c), d);
             AdvSimd.Store(q + i, AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(ab), cd));
         }
-        for (; i < k; i++) q[i] = ScalarIsa.Round(x[i], s);
+        ScalarIsa.QuantizeRow(x + i, q + i, k - i, s);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -356,7 +356,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         var acc = Vector128<float>.Zero;
         for (; i + 4 <= n; i += 4) acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(a + i), AdvSimd.LoadVector128(b + i));
         float sum = Vector128.Sum(acc);
-        for (; i < n; i++) sum += a[i] * b[i];
+        sum += ScalarIsa.Dot(a + i, b + i, n - i);
         return sum;
     }
 
@@ -366,7 +366,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         int i = 0;
         var va = Vector128.Create(alpha);
         for (; i + 4 <= n; i += 4) AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, AdvSimd.LoadVector128(x + i)));
-        for (; i < n; i++) y[i] += alpha * x[i];
+        ScalarIsa.Axpy(alpha, x + i, y + i, n - i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -380,6 +380,6 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
             AdvSimd.Store(y + i, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i), va, lo));
             AdvSimd.Store(y + i + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(y + i + 4), va, hi));
         }
-        for (; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
+        ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
 }

@@ -216,7 +216,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
         }
         for (; j + 8 <= k; j += 8) a0 = Fma.MultiplyAdd(TW.Widen(row + j), Avx.LoadVector256(x + j), a0);
         float sum = Vector256.Sum(Avx.Add(Avx.Add(a0, a1), Avx.Add(a2, a3)));
-        for (; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        sum += ScalarIsa.HalfDot(row + j, x + j, k - j, finite: false); // the tail
         return sum;
     }
 
@@ -225,7 +225,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
     {
         if (k % 8 != 0)
         {
-            for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite); // rows no real head has
             return;
         }
         if (finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
@@ -336,7 +336,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
             // Narrow int32 -> int16 -> int8; values are already clamped, so narrowing is exact.
             Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).Store(q + i);
         }
-        for (; i < k; i++) q[i] = ScalarIsa.Round(x[i], s);
+        ScalarIsa.QuantizeRow(x + i, q + i, k - i, s);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -354,7 +354,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
             for (; i + 8 <= n; i += 8) acc = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), acc);
             sum = Vector256.Sum(acc);
         }
-        for (; i < n; i++) sum += a[i] * b[i];
+        sum += ScalarIsa.Dot(a + i, b + i, n - i);
         return sum;
     }
 
@@ -364,7 +364,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
         int i = 0;
         var va = Vector256.Create(alpha);
         for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Avx.LoadVector256(x + i), Avx.LoadVector256(y + i)));
-        for (; i < n; i++) y[i] += alpha * x[i];
+        ScalarIsa.Axpy(alpha, x + i, y + i, n - i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -373,6 +373,6 @@ internal unsafe struct Avx2Isa : IKernelIsa
         int i = 0;
         var va = Vector256.Create(alpha);
         for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Widen(x + i), Avx.LoadVector256(y + i)));
-        for (; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
+        ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
 }
