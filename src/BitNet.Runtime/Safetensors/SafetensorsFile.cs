@@ -156,6 +156,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
         try
         {
             var bytes = new ReadOnlySpan<byte>(p + 8, (int)headerLength);
+            // JsonDocument accepts invalid UTF-8 inside strings and fails only when a name is read.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw Error("header is not valid UTF-8");
             // The writer pads the header with spaces to align the data; JSON allows trailing whitespace.
             doc = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
         }
