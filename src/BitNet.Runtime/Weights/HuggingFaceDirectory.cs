@@ -239,7 +239,7 @@ public sealed unsafe class HuggingFaceDirectory : IWeightSource
         {
             e.Repacked = RepackToI2S(e);
             _repackedCount++;
-            if (_progress is not null && (_repackedCount == _packedCount || _repackedCount % Math.Max(1, _packedCount / 20) == 0))
+            if (_progress is not null && (_repackedCount == _packedCount || _repackedCount % ((_packedCount + 3) / 4) == 0))
                 _progress.Report($"repacking ternary weights into I2_S: {_repackedCount}/{_packedCount}");
         }
         return e.Repacked.Pointer;

@@ -66,14 +66,14 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     private void Load(CancellationToken ct)
     {
         logger.LogInformation("Loading model {Path}", ModelPath);
-        _model = BitNetModel.Load(ModelPath);
+        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions { Progress = new LogProgress(logger) });
         ct.ThrowIfCancellationRequested();
         Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
         ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)
             ? ChatFormats.Detect(_model.Config.Architecture, _model.File.Metadata.GetStringOrNull("tokenizer.chat_template"),
                 text => Tokenizer.TryGetSpecialTokenId(text, out _))
             : ChatFormats.Get(_options.ChatFormat);
-        ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(ModelPath) : _options.Alias;
+        ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(ModelPath)) : _options.Alias;
         int context = _options.ContextSize > 0 ? Math.Min(_options.ContextSize, _model.Config.Context) : _model.Config.Context;
         Engine = new InferenceEngine(_model, Tokenizer, new EngineOptions
         {
@@ -118,8 +118,8 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         if (!string.IsNullOrWhiteSpace(configured))
         {
             foreach (var candidate in new[] { configured, Path.Combine(contentRoot, configured) })
-                if (File.Exists(candidate)) return Path.GetFullPath(candidate);
-            throw new FileNotFoundException($"model file not found: {configured} (set BitNet:Model / --model to a GGUF file)");
+                if (File.Exists(candidate) || Directory.Exists(candidate)) return Path.GetFullPath(candidate);
+            throw new FileNotFoundException($"model file not found: {configured} (set BitNet:Model / --model to a GGUF file or a Hugging Face model directory)");
         }
         foreach (var root in new[] { AppContext.BaseDirectory, contentRoot, Directory.GetCurrentDirectory() })
         {
@@ -165,4 +165,10 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         Engine?.Dispose();
         _model?.Dispose();
     }
+}
+
+/// <summary>Load progress (repacking an HF directory) as log lines; synchronous, unlike Progress&lt;T&gt;.</summary>
+internal sealed class LogProgress(ILogger logger) : IProgress<string>
+{
+    public void Report(string value) => logger.LogInformation("{Progress}", value);
 }
