@@ -5,7 +5,7 @@ using BitNet.Runtime.Weights;
 namespace BitNet.Cli.Commands;
 
 /// <summary>`bitnet convert DIR -o model.gguf`: a Hugging Face ternary model directory as an I2_S GGUF (bitnet.cpp conventions).</summary>
-internal static class ConvertCommand
+public static class ConvertCommand
 {
     public static Command Create()
     {

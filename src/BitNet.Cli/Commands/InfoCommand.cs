@@ -8,7 +8,7 @@ using BitNet.Runtime.Weights;
 namespace BitNet.Cli.Commands;
 
 /// <summary>`bitnet info MODEL.gguf|DIR`: architecture, hyper-parameters, tensor types and sizes (GGUF file or HF directory).</summary>
-internal static class InfoCommand
+public static class InfoCommand
 {
     public static Command Create()
     {

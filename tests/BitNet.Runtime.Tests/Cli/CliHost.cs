@@ -33,7 +33,7 @@ internal static class CliHost
     {
         var root = new RootCommand("test")
         {
-            TokenizeCommand.Create(), GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), ConvertCommand.Create(), EvalCommand.Create(),
+            TokenizeCommand.Create(), GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), ConvertCommand.Create(),
         };
         TextWriter oldOut = Console.Out, oldError = Console.Error;
         TextReader oldIn = Console.In;

@@ -1,10 +1,8 @@
-using System.Text.Json;
 using BitNet.Runtime.Tests.HuggingFace;
-using BitNet.Runtime.Tests.Reference;
 
 namespace BitNet.Runtime.Tests.Cli;
 
-/// <summary>`bitnet info|eval|tokenize|convert` on a Hugging Face directory.</summary>
+/// <summary>`bitnet info|tokenize|convert` on a Hugging Face directory (eval writes raw stdout; the reference tests cover it).</summary>
 [Collection(CliConsoleCollection.Name)]
 public sealed class HuggingFaceCliTests : IDisposable
 {
@@ -20,26 +18,6 @@ public sealed class HuggingFaceCliTests : IDisposable
         Assert.Contains("architecture:  bitnet-b1.58", r.Out);
         Assert.Contains("I2_S x28", r.Out);
         Assert.Contains("repacking ternary weights into I2_S: 28/28", r.Error);
-    }
-
-    [Fact]
-    public void EvalOnTheDirectoryGivesTheReferenceTopToken()
-    {
-        var c = ReferenceModelTests.Cases("tiny-random")[0];
-        var r = CliHost.Run("eval", "--model", HfFixtures.Bf16, "--tokens", string.Join(",", c.AllTokens), "--top", "1");
-        Assert.True(r.ExitCode == 0, r.ToString());
-        using var doc = JsonDocument.Parse(r.Out);
-        var logits = doc.RootElement.GetProperty("logits");
-        Assert.Equal(c.AllTokens.Length, logits.GetArrayLength());
-        int clear = 0;
-        for (int i = 0; i < c.AllTokens.Length; i++)
-        {
-            // Where the reference is not near a tie, the top-1 token must be its.
-            if (Runtime.Diagnostics.LogitComparison.Margin(c.Logits[i], out _) < Runtime.Diagnostics.LogitComparison.MarginForTop1) continue;
-            clear++;
-            Assert.Equal(Runtime.Diagnostics.LogitComparison.ArgMax(c.Logits[i]), logits[i][0].GetProperty("id").GetInt32());
-        }
-        Assert.True(clear > 0);
     }
 
     [Fact]
