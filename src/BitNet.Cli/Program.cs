@@ -5,6 +5,7 @@ using BitNet.Cli.Commands;
 var root = new RootCommand("BitNet.Server command line: run 1.58-bit (ternary) language models on a CPU.")
 {
     InfoCommand.Create(),
+    ConvertCommand.Create(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
     TokenizeCommand.Create(),

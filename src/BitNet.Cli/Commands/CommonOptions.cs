@@ -10,7 +10,7 @@ internal static class CommonOptions
 {
     public static Option<string> Model() => new("--model", "-m")
     {
-        Description = "Path of a GGUF model file",
+        Description = "Path of a GGUF model file or a Hugging Face model directory",
         Required = true,
     };
 

@@ -30,7 +30,7 @@ internal static class EvalCommand
         var ids = CommonOptions.ParseTokenList(tokenList);
         if (top < 0) throw new CliException("--top must be >= 0");
         if (chunk < 1) throw new CliException("--chunk must be >= 1");
-        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Kernels = CommonOptions.ParseKernels(kernels) });
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Kernels = CommonOptions.ParseKernels(kernels), Progress = CliProgress.Stderr });
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         using var session = new ModelSession(model, pool, maxChunk: chunk);
         if (ids.Length > session.ContextLength)

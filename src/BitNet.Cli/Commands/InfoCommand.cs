@@ -3,15 +3,16 @@ using System.Globalization;
 using BitNet.Runtime.Gguf;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Model;
+using BitNet.Runtime.Weights;
 
 namespace BitNet.Cli.Commands;
 
-/// <summary>`bitnet info MODEL.gguf`: architecture, hyper-parameters, tensor types and sizes.</summary>
-internal static class InfoCommand
+/// <summary>`bitnet info MODEL.gguf|DIR`: architecture, hyper-parameters, tensor types and sizes (GGUF file or HF directory).</summary>
+public static class InfoCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("model") { Description = "GGUF file" };
+        var path = new Argument<string>("model") { Description = "GGUF file or Hugging Face model directory" };
         var all = new Option<bool>("--all") { Description = "List every tensor and metadata key" };
         var cmd = new Command("info", "Show a model's architecture, hyper-parameters and tensors") { path, all };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(path)!, r.GetValue(all))));
@@ -20,16 +21,27 @@ internal static class InfoCommand
 
     private static int Run(string path, bool all)
     {
-        using var file = GgufFile.Open(path);
+        using var file = WeightSources.Open(path, CliProgress.Stderr);
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine($"file:          {path} ({file.Length:N0} bytes, GGUF v{file.Version}, alignment {file.Alignment})");
+        if (file is GgufFile gguf)
+        {
+            Console.WriteLine($"file:          {path} ({file.Length:N0} bytes, GGUF v{gguf.Version}, alignment {gguf.Alignment})");
+        }
+        else if (file is HuggingFaceDirectory hf)
+        {
+            Console.WriteLine($"directory:     {path} (Hugging Face; {hf.Files.Count} safetensors file(s), {file.Length:N0} bytes)");
+            var q = hf.Config;
+            Console.WriteLine($"quantization:  linear_class {q.LinearClass?.ToString() ?? "(none)"}, mode {q.QuantizationMode ?? "(none)"}" +
+                (file.Tensors.Any(t => t.TypeId == (uint)BitNet.Runtime.Quantization.GgmlType.I2_S) ? "; packed U8 repacked to I2_S at load" : ""));
+            if (hf.Ignored.Count > 0) Console.WriteLine($"ignored:       {string.Join(", ", hf.Ignored)}");
+        }
         Console.WriteLine($"name:          {file.Metadata.GetStringOrNull("general.name") ?? "(none)"}");
-        Console.WriteLine($"architecture:  {file.Architecture ?? "(none)"}");
+        Console.WriteLine($"architecture:  {file.Metadata.GetStringOrNull("general.architecture") ?? "(none)"}");
         var types = file.Tensors.GroupBy(t => t.TypeName).Select(g => $"{g.Key} x{g.Count()} ({g.Sum(t => t.ByteSize) / 1e6:F1} MB)");
         Console.WriteLine($"tensors:       {file.Tensors.Count}: {string.Join(", ", types)}");
         if (file.Tensors.Count > 0)
         {
-            var weights = ModelWeights.Load(file);
+            var weights = ModelWeights.Load(file, new ModelLoadOptions { Progress = CliProgress.Stderr });
             var c = weights.Config;
             Console.WriteLine($"embedding:     {c.Embedding}");
             Console.WriteLine($"layers:        {c.Layers}");

@@ -30,7 +30,7 @@ public static class TokenizeCommand
     private static int Run(string path, string text, bool special, bool bos)
     {
         TextTokenizer tokenizer;
-        using (var file = GgufFile.Open(path))
+        using (var file = BitNet.Runtime.Weights.WeightSources.Open(path))
         {
             try
             {

@@ -71,8 +71,8 @@ internal static class HubFileListing
         if (candidates.Count == 0)
         {
             throw new ModelDownloadException(ModelDownloadFailure.NotFound,
-                $"{id} has no .gguf file ({where} lists {Describe(paths)}); BitNet needs a GGUF conversion of the model: " +
-                "pick a GGUF repository (e.g. hf:microsoft/bitnet-b1.58-2B-4T-gguf) or pass --model /path/file.gguf");
+                $"{id} has no .gguf file and no config.json + model.safetensors ({where} lists {Describe(paths)}): " +
+                "pick a GGUF or safetensors repository (e.g. hf:microsoft/bitnet-b1.58-2B-4T-gguf) or pass --model /path/file.gguf");
         }
         candidates.Sort(StringComparer.Ordinal);
         throw new ModelDownloadException(ModelDownloadFailure.AmbiguousFile,

@@ -7,7 +7,8 @@ using System.Security.Cryptography;
 namespace BitNet.Runtime.Download;
 
 /// <summary>
-/// Turns a <see cref="ModelReference"/> into a local GGUF path, downloading from a Hugging Face hub into the cache when
+/// Turns a <see cref="ModelReference"/> into a local GGUF path (or, for a repository of safetensors, a local Hugging Face
+/// model directory), downloading from a Hugging Face hub into the cache when
 /// needed: resumable (<c>Range</c>), verified (sha256 against the hub's LFS oid or a sha256 ETag), atomic (the file
 /// appears under its name only once verified), and offline-first (a cached file needs no network).
 /// </summary>
@@ -64,22 +65,112 @@ public sealed class ModelDownloader
         if (reference.IsLocal)
         {
             string full = Path.GetFullPath(reference.LocalPath);
-            return File.Exists(full)
+            return File.Exists(full) || Directory.Exists(full)
                 ? full
-                : throw new FileNotFoundException($"model file {full} does not exist; give an existing GGUF path or hf:owner/repo[:file.gguf]", full);
+                : throw new FileNotFoundException($"model file {full} does not exist; give an existing GGUF path, a Hugging Face model directory or hf:owner/repo[:file.gguf]", full);
         }
 
-        // Offline first: a complete cached file needs no network at all.
+        // Offline first: a complete cached file (or Hugging Face directory) needs no network at all.
+        if (reference.FilePath is null && _cache.CachedGgufFiles(reference).Count == 0 && CompleteSafetensorsDirectory(reference) is { } dir)
+            return dir;
         var cachedChoice = reference.FilePath is not null ? reference : ChooseCached(reference);
         if (cachedChoice is not null && await TryUseCachedAsync(_cache.FilePath(cachedChoice), null, cancellationToken).ConfigureAwait(false) is { } cached)
             return cached;
 
-        var (resolved, entry) = await ResolveFileAsync(reference, cancellationToken).ConfigureAwait(false);
+        List<HubFile>? rootListing = null;
+        if (reference.FilePath is null)
+        {
+            // A repository with no GGUF but config.json + safetensors (microsoft/bitnet-b1.58-2B-4T): fetch the directory.
+            rootListing = await ListFilesAsync(reference, "", cancellationToken).ConfigureAwait(false);
+            if (rootListing is not null && IsSafetensorsRepository(rootListing))
+                return await DownloadSafetensorsAsync(reference, rootListing, progress, cancellationToken).ConfigureAwait(false);
+        }
+        var (resolved, entry) = await ResolveFileAsync(reference, rootListing, cancellationToken).ConfigureAwait(false);
         string target = _cache.FilePath(resolved);
         if (await TryUseCachedAsync(target, entry?.Sha256, cancellationToken).ConfigureAwait(false) is { } hit)
             return hit;
         await DownloadAsync(resolved, entry, target, progress, cancellationToken).ConfigureAwait(false);
         return target;
+    }
+
+    /// <summary>Files of a Hugging Face model directory besides the weights (those absent from the repo are skipped).</summary>
+    private static readonly string[] DirectoryFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"];
+
+    private const string SingleShard = "model.safetensors";
+    private const string ShardIndex = "model.safetensors.index.json";
+
+    private static bool IsSafetensorsRepository(List<HubFile> files) =>
+        !files.Exists(f => f.Path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        && files.Exists(f => f.Path == "config.json")
+        && files.Exists(f => f.Path is SingleShard or ShardIndex);
+
+    /// <summary>The cached revision directory when it holds config.json and every safetensors file its index names.</summary>
+    private string? CompleteSafetensorsDirectory(ModelReference reference)
+    {
+        string dir = _cache.RevisionDirectory(reference);
+        if (!File.Exists(Path.Combine(dir, "config.json"))) return null;
+        if (File.Exists(Path.Combine(dir, SingleShard))) return dir;
+        string index = Path.Combine(dir, ShardIndex);
+        if (!File.Exists(index)) return null;
+        try
+        {
+            return ShardNames(index).All(n => File.Exists(Path.Combine(dir, n))) ? dir : null;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<string> DownloadSafetensorsAsync(ModelReference reference, List<HubFile> listing,
+        IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
+        async Task<string> Fetch(string path)
+        {
+            var file = reference.WithDirectoryFile(path);
+            var entry = listing.Find(f => f.Path == path);
+            string target = _cache.FilePath(file);
+            if (await TryUseCachedAsync(target, entry?.Sha256, cancellationToken).ConfigureAwait(false) is { } hit) return hit;
+            await DownloadAsync(file, entry, target, progress, cancellationToken).ConfigureAwait(false);
+            return target;
+        }
+
+        foreach (var name in DirectoryFiles)
+            if (listing.Exists(f => f.Path == name)) await Fetch(name).ConfigureAwait(false);
+        if (listing.Exists(f => f.Path == SingleShard))
+        {
+            await Fetch(SingleShard).ConfigureAwait(false);
+        }
+        else
+        {
+            string index = await Fetch(ShardIndex).ConfigureAwait(false);
+            foreach (var shard in ShardNames(index))
+            {
+                if (!listing.Exists(f => f.Path == shard))
+                    throw new ModelDownloadException(ModelDownloadFailure.NotFound,
+                        $"{reference.RepositoryId}: {ShardIndex} names {shard}, which the repository does not have");
+                await Fetch(shard).ConfigureAwait(false);
+            }
+        }
+        return _cache.RevisionDirectory(reference);
+    }
+
+    /// <summary>The distinct shard file names of a model.safetensors.index.json, each a plain file name.</summary>
+    private static List<string> ShardNames(string indexPath)
+    {
+        using var doc = Weights.Json.ParseFile(indexPath);
+        if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map)
+            || map.ValueKind != System.Text.Json.JsonValueKind.Object)
+            throw new InvalidDataException($"{indexPath}: no 'weight_map' object");
+        var names = new List<string>();
+        foreach (var p in map.EnumerateObject())
+        {
+            string? n = p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString() : null;
+            if (n is null || n.Contains('/') || n.Contains('\\') || n.StartsWith('.') || !n.EndsWith(".safetensors", StringComparison.Ordinal))
+                throw new InvalidDataException($"{indexPath}: weight_map '{p.Name}' names '{n}', not a .safetensors file in the repository root");
+            if (!names.Contains(n)) names.Add(n);
+        }
+        return names;
     }
 
     private ModelReference? ChooseCached(ModelReference reference)
@@ -114,10 +205,12 @@ public sealed class ModelDownloader
     }
 
     /// <summary>Lists the hub folder holding the file: picks the GGUF when the reference names none, and learns size and sha256.</summary>
-    private async Task<(ModelReference Resolved, HubFile? Entry)> ResolveFileAsync(ModelReference reference, CancellationToken cancellationToken)
+    private async Task<(ModelReference Resolved, HubFile? Entry)> ResolveFileAsync(ModelReference reference, List<HubFile>? rootListing,
+        CancellationToken cancellationToken)
     {
         string folder = reference.FilePath is { } file && file.LastIndexOf('/') is int slash and > 0 ? file[..slash] : "";
-        var files = await ListFilesAsync(reference, folder, cancellationToken).ConfigureAwait(false);
+        var files = rootListing is not null && folder.Length == 0 ? rootListing
+            : await ListFilesAsync(reference, folder, cancellationToken).ConfigureAwait(false);
         if (reference.FilePath is null)
         {
             if (files is null)

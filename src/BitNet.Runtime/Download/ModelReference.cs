@@ -131,6 +131,15 @@ public sealed record ModelReference
         return this with { FilePath = filePath };
     }
 
+    /// <summary>The same reference naming one file of a Hugging Face model directory (config.json, a safetensors shard):
+    /// checked like a GGUF path but with any extension.</summary>
+    internal ModelReference WithDirectoryFile(string filePath)
+    {
+        if (IsLocal) throw new InvalidOperationException("a local reference has no repository file");
+        CheckFilePath(filePath, ToString(), requireGguf: false);
+        return this with { FilePath = filePath };
+    }
+
     /// <summary>The canonical form: the path, or <c>hf:owner/repo@revision[:file]</c> (parses back to an equal reference).</summary>
     public override string ToString() =>
         IsLocal ? LocalPath : $"hf:{Owner}/{Repository}@{Revision}" + (FilePath is null ? "" : ":" + FilePath);
@@ -163,7 +172,7 @@ public sealed record ModelReference
     }
 
     // The file path becomes a path under the cache directory: no absolute paths, no '..', no backslashes.
-    private static void CheckFilePath(string path, string text)
+    private static void CheckFilePath(string path, string text, bool requireGguf = true)
     {
         if (path.Length > 1000) throw Malformed(text, "the file path is longer than 1000 characters");
         foreach (char c in path)
@@ -175,7 +184,7 @@ public sealed record ModelReference
         {
             if (segment is "" or "." or "..") throw Malformed(text, $"the file path '{path}' has an empty, '.' or '..' segment");
         }
-        if (!path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        if (requireGguf && !path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
             throw Malformed(text, $"'{path}' is not a .gguf file; models are loaded from GGUF files");
     }
 

@@ -1,6 +1,7 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using BitNet.Runtime.Quantization;
+using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Gguf;
 
@@ -9,7 +10,7 @@ namespace BitNet.Runtime.Gguf;
 /// a view into the mapping. Every count, length and offset in the header is checked against the file size before it
 /// is used, so a truncated or hostile file fails with an <see cref="InvalidDataException"/> that names the field.
 /// </summary>
-public sealed unsafe class GgufFile : IDisposable
+public sealed unsafe class GgufFile : IWeightSource
 {
     public const uint Magic = 0x46554747; // "GGUF" little endian
     public const int DefaultAlignment = 32;

@@ -1,11 +1,12 @@
-using BitNet.Runtime.Gguf;
+using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Model;
 
-/// <summary>A loaded model: the open GGUF file (memory-mapped) and the weights bound to it.</summary>
+/// <summary>A loaded model: its open weight source (a memory-mapped GGUF file or Hugging Face directory) and the weights
+/// bound to it.</summary>
 public sealed class BitNetModel : IDisposable
 {
-    private BitNetModel(string path, GgufFile file, ModelWeights weights)
+    private BitNetModel(string path, IWeightSource file, ModelWeights weights)
     {
         Path = path;
         File = file;
@@ -13,14 +14,16 @@ public sealed class BitNetModel : IDisposable
     }
 
     public string Path { get; }
-    public GgufFile File { get; }
+    /// <summary>The container: GGUF-style metadata (architecture, tokenizer.*) and tensors, whatever the format on disk.</summary>
+    public IWeightSource File { get; }
     public ModelWeights Weights { get; }
     public ModelConfig Config => Weights.Config;
 
-    /// <summary>Opens a GGUF model; every problem with the file surfaces as an <see cref="InvalidDataException"/>.</summary>
+    /// <summary>Opens a GGUF file or a Hugging Face model directory; every problem with it surfaces as an
+    /// <see cref="InvalidDataException"/>.</summary>
     public static BitNetModel Load(string path, ModelLoadOptions? options = null)
     {
-        var file = GgufFile.Open(path);
+        var file = WeightSources.Open(path, options?.Progress);
         try
         {
             return new BitNetModel(path, file, ModelWeights.Load(file, options));
@@ -28,7 +31,7 @@ public sealed class BitNetModel : IDisposable
         catch (InvalidDataException e)
         {
             file.Dispose();
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw e.Message.StartsWith(path, StringComparison.Ordinal) ? e : new InvalidDataException($"{path}: {e.Message}", e);
         }
         catch
         {

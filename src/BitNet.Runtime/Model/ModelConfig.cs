@@ -72,12 +72,13 @@ public sealed record ModelConfig
     /// <summary>Width of the key (and value) vector of one token.</summary>
     public int KvDim => KvHeads * HeadDim;
 
-    /// <summary>Reads and validates the configuration; <paramref name="vocabRows"/> is token_embd's row count.</summary>
-    public static ModelConfig FromGguf(GgufMetadata md, long vocabRows)
+    /// <summary>Reads and validates the configuration; <paramref name="vocabRows"/> is token_embd's row count;
+    /// <paramref name="traits"/> overrides the graph the architecture name implies (see IWeightSource.Traits).</summary>
+    public static ModelConfig FromGguf(GgufMetadata md, long vocabRows, ArchitectureTraits? traits = null)
     {
         string arch = md.GetStringOrNull("general.architecture")
             ?? throw new InvalidDataException("GGUF metadata has no 'general.architecture': not a model file");
-        var traits = ArchitectureTraits.Find(arch) ?? throw new InvalidDataException(
+        traits ??= ArchitectureTraits.Find(arch) ?? throw new InvalidDataException(
             $"architecture '{arch}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
 
         int Int(string key, long min, long max, long? fallback = null)

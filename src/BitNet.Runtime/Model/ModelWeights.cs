@@ -1,6 +1,7 @@
 using BitNet.Runtime.Gguf;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Quantization;
+using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Model;
 
@@ -23,7 +24,7 @@ public sealed class LayerWeights
 }
 
 /// <summary>
-/// All weights of a model, bound to an open <see cref="GgufFile"/>: ternary and head tensors are views into the
+/// All weights of a model, bound to an open <see cref="IWeightSource"/> (a GGUF file or an HF directory): ternary and head tensors are views into the
 /// memory map; only norms (small) and ternary weights stored as floats (repacked to I2_S once) are copied.
 /// </summary>
 public sealed class ModelWeights : IDisposable
@@ -51,13 +52,13 @@ public sealed class ModelWeights : IDisposable
     public KernelSet Kernels { get; }
 
     /// <summary>Binds and validates every tensor the architecture needs; names what is missing or malformed.</summary>
-    public static unsafe ModelWeights Load(GgufFile file, ModelLoadOptions? options = null)
+    public static unsafe ModelWeights Load(IWeightSource file, ModelLoadOptions? options = null)
     {
         options ??= new ModelLoadOptions();
         var embInfo = file.GetTensor("token_embd.weight");
         if (embInfo.Shape.Length != 2)
             throw new InvalidDataException($"token_embd.weight has {embInfo.Shape.Length} dimensions, expected 2");
-        var config = ModelConfig.FromGguf(file.Metadata, embInfo.Shape[1]);
+        var config = ModelConfig.FromGguf(file.Metadata, embInfo.Shape[1], file.Traits);
         int d = config.Embedding;
 
         var embedding = LoadFloatMatrix(file, embInfo, d, config.Vocab);
@@ -94,7 +95,7 @@ public sealed class ModelWeights : IDisposable
         return new ModelWeights(config, embedding, outputNorm, head, tied, layers, options.Kernels ?? KernelSet.Default);
     }
 
-    private static unsafe FloatMatrix LoadFloatMatrix(GgufFile file, GgufTensorInfo info, int k, int n)
+    private static unsafe FloatMatrix LoadFloatMatrix(IWeightSource file, GgufTensorInfo info, int k, int n)
     {
         ExpectShape(info, k, n);
         var format = info.Format ?? throw new InvalidDataException($"tensor '{info.Name}' has unsupported type {info.TypeId}");
@@ -103,7 +104,7 @@ public sealed class ModelWeights : IDisposable
         return new FloatMatrix(info.Name, format, file.GetTensorPointer(info), info.ByteSize, k, n);
     }
 
-    internal static float[] LoadVector(GgufFile file, string name, int length)
+    internal static float[] LoadVector(IWeightSource file, string name, int length)
     {
         var info = file.GetTensor(name);
         if (info.ElementCount != length)
@@ -149,6 +150,9 @@ public sealed record ModelLoadOptions
 
     /// <summary>The kernel variant (null: <see cref="KernelSet.Default"/>, i.e. BITNET_KERNELS or the best this CPU runs).</summary>
     public KernelSet? Kernels { get; init; }
+
+    /// <summary>Receives one-line progress messages of slow one-time work (repacking an HF directory's weights).</summary>
+    public IProgress<string>? Progress { get; init; }
 
     public static HeadFormat ParseHead(string text) => text.ToLowerInvariant() switch
     {

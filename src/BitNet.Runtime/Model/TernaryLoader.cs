@@ -1,5 +1,6 @@
 using BitNet.Runtime.Gguf;
 using BitNet.Runtime.Kernels;
+using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Model;
 
@@ -11,7 +12,7 @@ internal static class TernaryLoader
 {
     /// <param name="latent">Whether float weights that are not ternary-valued are latent weights to ternarize
     /// (BitNet checkpoints) rather than proof of an ordinary model this engine does not run.</param>
-    public static unsafe TernaryMatrix Load(GgufFile file, string baseName, int k, int n, bool latent = true)
+    public static unsafe TernaryMatrix Load(IWeightSource file, string baseName, int k, int n, bool latent = true)
     {
         var info = file.GetTensor(baseName + ".weight");
         ModelWeights.ExpectShape(info, k, n);
@@ -44,7 +45,7 @@ internal static class TernaryLoader
     /// floats) and is kept exactly; otherwise they are latent weights, quantized with absmean (s = mean|W|,
     /// t = clamp(round(W/s), -1, 1)) as BitNet b1.58 does at load.
     /// </summary>
-    private static unsafe TernaryMatrix Repack(GgufFile file, GgufTensorInfo info, int k, int n, bool latent)
+    private static unsafe TernaryMatrix Repack(IWeightSource file, GgufTensorInfo info, int k, int n, bool latent)
     {
         if (k % 128 != 0)
             throw new InvalidDataException($"tensor '{info.Name}': {k} inputs is not a multiple of 128, required for ternary kernels");

@@ -85,14 +85,14 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         logger.LogInformation("Loading model {Path}", ModelPath);
         // Settings were validated at start; Select honours BITNET_KERNELS when the setting is empty.
         var kernels = string.IsNullOrWhiteSpace(_options.Kernels) ? KernelSet.Default : KernelSet.Select(_options.Kernels);
-        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions { Kernels = kernels });
+        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions { Kernels = kernels, Progress = new LogProgress(logger) });
         ct.ThrowIfCancellationRequested();
         Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
         ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)
             ? ChatFormats.Detect(_model.Config.Architecture, _model.File.Metadata.GetStringOrNull("tokenizer.chat_template"),
                 text => Tokenizer.TryGetSpecialTokenId(text, out _))
             : ChatFormats.Get(_options.ChatFormat);
-        ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(ModelPath) : _options.Alias;
+        ModelId = string.IsNullOrWhiteSpace(_options.Alias) ? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(ModelPath)) : _options.Alias;
         int context = _options.ContextSize > 0 ? Math.Min(_options.ContextSize, _model.Config.Context) : _model.Config.Context;
         if (_options.ContextSize > _model.Config.Context)
             logger.LogWarning("--ctx-size {Requested} exceeds the model's trained context of {Trained} tokens; using {Trained} (positions beyond it were never trained)",
@@ -142,11 +142,9 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         {
             foreach (var candidate in new[] { configured, Path.Combine(contentRoot, configured) })
             {
-                if (File.Exists(candidate)) return Path.GetFullPath(candidate);
-                if (Directory.Exists(candidate))
-                    throw new FileNotFoundException($"--model {configured} is a directory, not a GGUF file (name the .gguf file inside it)");
+                if (File.Exists(candidate) || Directory.Exists(candidate)) return Path.GetFullPath(candidate);
             }
-            throw new FileNotFoundException($"--model {configured}: model file not found (set --model / BitNet__Model to a GGUF file)");
+            throw new FileNotFoundException($"--model {configured}: model file not found (set --model / BitNet__Model to a GGUF file or a Hugging Face model directory)");
         }
         foreach (var root in new[] { AppContext.BaseDirectory, contentRoot, Directory.GetCurrentDirectory() })
         {
@@ -228,4 +226,10 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         "f32" => KvCacheType.F32,
         _ => null,
     };
+}
+
+/// <summary>Load progress (repacking an HF directory) as log lines; synchronous, unlike Progress&lt;T&gt;.</summary>
+internal sealed class LogProgress(ILogger logger) : IProgress<string>
+{
+    public void Report(string value) => logger.LogInformation("{Progress}", value);
 }

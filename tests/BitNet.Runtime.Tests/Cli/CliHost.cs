@@ -31,7 +31,10 @@ internal static class CliHost
 
     public static CliResult RunWithInput(string? stdin, params string[] args)
     {
-        var root = new RootCommand("test") { TokenizeCommand.Create(), GenerateCommand.Create(), ChatCommand.Create() };
+        var root = new RootCommand("test")
+        {
+            TokenizeCommand.Create(), GenerateCommand.Create(), ChatCommand.Create(), InfoCommand.Create(), ConvertCommand.Create(),
+        };
         TextWriter oldOut = Console.Out, oldError = Console.Error;
         TextReader oldIn = Console.In;
         var output = new StringWriter { NewLine = "\n" };
