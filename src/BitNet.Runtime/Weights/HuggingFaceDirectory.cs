@@ -68,7 +68,8 @@ public sealed unsafe class HuggingFaceDirectory : IWeightSource
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model directory not found: {directory}");
         string configPath = System.IO.Path.Combine(directory, "config.json");
-        if (!System.IO.File.Exists(configPath)) throw new InvalidDataException($"{directory}: config.json is missing: not a Hugging Face model directory");
+        if (!System.IO.File.Exists(configPath)) throw new InvalidDataException(
+            $"{directory} is a directory without config.json: name a .gguf file, or a Hugging Face model directory (config.json + model.safetensors)");
         var config = HuggingFaceConfig.Load(configPath);
 
         var shards = OpenShards(directory);

@@ -164,6 +164,7 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
     /// <returns>The model's trained context length.</returns>
     public static int Inspect(string path)
     {
+        if (Directory.Exists(path)) return InspectDirectory(path);
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
         {
             Span<byte> magic = stackalloc byte[4];
@@ -182,6 +183,22 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         {
             string reason = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
             throw new InvalidDataException($"--model {path} is not a usable model: {reason}", e);
+        }
+    }
+
+    /// <summary>A Hugging Face model directory: config.json, tensors and tokenizer are opened and checked (nothing repacked).</summary>
+    private static int InspectDirectory(string path)
+    {
+        try
+        {
+            using var dir = Runtime.Weights.HuggingFaceDirectory.Open(path);
+            var embedding = dir.GetTensor("token_embd.weight");
+            return ModelConfig.FromGguf(dir.Metadata, embedding.Shape[1], ((Runtime.Weights.IWeightSource)dir).Traits).Context;
+        }
+        catch (InvalidDataException e)
+        {
+            string reason = e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message[path.Length..].TrimStart(':', ' ') : e.Message;
+            throw new InvalidDataException($"--model {path} is {(reason.StartsWith("is a directory", StringComparison.Ordinal) ? reason[3..] : $"not a usable model directory: {reason}")}", e);
         }
     }
 
