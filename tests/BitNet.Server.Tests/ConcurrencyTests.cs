@@ -53,9 +53,9 @@ public sealed class ConcurrencyTests(DefaultServer server)
     public async Task The_second_turn_of_a_conversation_reuses_the_first_turns_kv()
     {
         const string question = "Tell me a story about a little boat.";
-        var first = await _client.PostOkAsync(Api.Chat, Api.ChatBody(question, 16).With("messages", Json.Messages(("user", question))));
+        var first = await _client.PostOkAsync(Api.Chat, Api.ChatBody(question, 16).With("messages", Infrastructure.Json.Messages(("user", question))));
         var second = await _client.PostOkAsync(Api.Chat, Api.ChatBody(question, 8).With("messages",
-            Json.Messages(("user", question), ("assistant", first.Content()), ("user", "What happened next?"))));
+            Infrastructure.Json.Messages(("user", question), ("assistant", first.Content()), ("user", "What happened next?"))));
 
         // The first turn's prompt is a text prefix of the second's, so all its tokens but possibly the last one
         // (which may merge with what follows) come from the KV the first turn left behind.

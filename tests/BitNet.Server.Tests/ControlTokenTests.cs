@@ -15,7 +15,7 @@ public sealed class ControlTokenTests(DefaultServer server)
 
     /// <summary>A +100 bias makes BOS the first token sampled.</summary>
     private static JsonObject ForceBos(JsonObject body) =>
-        body.With("logit_bias", new JsonObject { [Json.BeginOfSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 });
+        body.With("logit_bias", new JsonObject { [Infrastructure.Json.BeginOfSequence.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 });
 
     [Theory]
     [InlineData(1)]

@@ -131,8 +131,9 @@ public sealed class ErrorTests(DefaultServer server)
     }
 
     [Theory]
-    [InlineData("{\"type\": \"json_object\"}")]
-    [InlineData("{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"object\"}}}")]
+    [InlineData("{\"type\": \"xml\"}")]
+    [InlineData("{\"type\": \"json_schema\"}")]
+    [InlineData("{\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": {\"type\": \"object\", \"if\": {}}}}")]
     public async Task Unsupported_response_formats_are_400(string format)
     {
         var body = Api.ChatBody(maxTokens: 4).With("response_format", JsonNode.Parse(format));

@@ -28,7 +28,7 @@ public sealed class SdkTests(DefaultServer server)
     private static ChatCompletionOptions SdkOptions()
     {
         var options = new ChatCompletionOptions { Temperature = 0f, MaxOutputTokenCount = MaxTokens };
-        options.LogitBiases.Add(Json.EndOfSequence, -100);
+        options.LogitBiases.Add(Infrastructure.Json.EndOfSequence, -100);
         return options;
     }
 

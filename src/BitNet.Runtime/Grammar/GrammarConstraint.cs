@@ -220,6 +220,14 @@ public sealed class GrammarConstraint
         return true;
     }
 
+    /// <summary>Whether <paramref name="tokenId"/> is one of the vocabulary's end-of-generation tokens.</summary>
+    public bool EndOfGeneration(int tokenId)
+    {
+        foreach (int id in _vocabulary.EndOfGenerationIds)
+            if (id == tokenId) return true;
+        return false;
+    }
+
     /// <summary>Like <see cref="Accept"/> but throws when the token is not allowed.</summary>
     /// <exception cref="InvalidOperationException">The token is not allowed in this state.</exception>
     public void AcceptOrThrow(int tokenId)

@@ -30,6 +30,12 @@ public sealed record GenerationRequest
     /// </summary>
     public bool ChatAnswer { get; init; }
 
+    /// <summary>
+    /// Structured output: every sampled token keeps the text a valid prefix of a value of this grammar, and the
+    /// choice ends (finish_reason stop) when the value is complete. Null = free text.
+    /// </summary>
+    public Grammar.JsonGrammar? Grammar { get; init; }
+
     /// <summary>Free-form id for logs and traces.</summary>
     public string Id { get; init; } = "";
 }

@@ -48,11 +48,15 @@ public sealed partial class InferenceEngine
         sampler.AcceptPrompt(r.Request.PromptTokens);
         // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
         // the answer's first one through ChatAnswer). Control tokens that do not end generation are never text.
+        // Structured output: one grammar state per choice; the per-model token trie is built once and cached.
+        var constraint = r.Request.Grammar?.Start(Grammar.TokenVocabulary.For(_tokenizer));
         return new Sequence(r, choice, slot, sampler, _tokenizer.CreateOutputDetokenizer(atSequenceStart: false))
         {
             State = state,
             Position = reused,
             PromptFed = reused,
+            Constraint = constraint,
+            Mask = constraint is null ? null : new ulong[constraint.Vocabulary.MaskLength],
         };
     }
 
@@ -180,7 +184,18 @@ public sealed partial class InferenceEngine
         if (r.Failed) return;
         // A chat answer never starts with ':' (after "Assistant:" small models often write another) or other closing
         // punctuation, nor with a blank line: those tokens are masked until the answer's first visible character.
-        if (r.Request.ChatAnswer && !s.TextStarted)
+        if (s.Constraint is { } grammar)
+        {
+            // Only tokens that keep the output a valid prefix, within the tokens left, so the value closes in time.
+            int remaining = Math.Max(1, Math.Min(r.Request.MaxTokens - s.Generated, ContextLength - s.Position));
+            if (grammar.ComputeMask(s.Mask, remaining) == 0)
+            {
+                Finish(s, FinishReason.Length);
+                return;
+            }
+            Grammar.TokenMask.Apply(row, s.Mask);
+        }
+        else if (r.Request.ChatAnswer && !s.TextStarted)
             foreach (int id in _tokenizer.AnswerStartExclusions) row[id] = float.NegativeInfinity;
         int token;
         try
@@ -197,11 +212,12 @@ public sealed partial class InferenceEngine
         if (r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
         // An end-of-generation token ends the choice and is not part of the output (nor counted in usage), so the
         // streamed token count always equals completion_tokens.
-        if (Contains(r.Request.StopTokens, token))
+        if (Contains(r.Request.StopTokens, token) || (s.Constraint is { } c && c.EndOfGeneration(token)))
         {
             Finish(s, FinishReason.Stop);
             return;
         }
+        s.Constraint?.AcceptOrThrow(token);
         s.Sampler.Accept(token);
         s.Generated++;
         r.CompletionTokens++;
@@ -210,8 +226,10 @@ public sealed partial class InferenceEngine
         float logprob = s.Sampler.LastLogprob;
         var top = r.Request.Sampling.TopLogprobs > 0 ? s.Sampler.LastTopLogprobs.ToArray() : null;
         r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Token, s.Choice, token, piece.Text, logprob, top));
-        if (piece.Stopped) Finish(s, FinishReason.Stop);
-        else if (s.Generated >= r.Request.MaxTokens || s.Position >= ContextLength) Finish(s, FinishReason.Length);
+        bool full = s.Generated >= r.Request.MaxTokens || s.Position >= ContextLength;
+        // A structured value that is complete and cannot (or may no longer) go on has ended: that is a stop, not a cut.
+        if (piece.Stopped || (s.Constraint is { IsComplete: true } g && (g.MustEnd || full))) Finish(s, FinishReason.Stop);
+        else if (full) Finish(s, FinishReason.Length);
         else
         {
             s.PendingToken = token;

@@ -46,6 +46,10 @@ internal sealed class Sequence
 
     public int Generated { get; set; }
 
+    /// <summary>The grammar's state for this choice (structured output), and its token mask buffer.</summary>
+    public Grammar.GrammarConstraint? Constraint { get; init; }
+    public ulong[]? Mask { get; init; }
+
     /// <summary>Whether non-space text has been emitted (for <see cref="GenerationRequest.ChatAnswer"/>).</summary>
     public bool TextStarted { get; set; }
 

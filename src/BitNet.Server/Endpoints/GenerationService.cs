@@ -113,6 +113,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             StopStrings = stops,
             StopTokens = stopTokens,
             ChatAnswer = operation == "chat",
+            Grammar = s.Grammar,
             Cancellation = cts.Token,
         };
         ChannelReader<GenerationEvent> events;

@@ -1,3 +1,4 @@
+using BitNet.Runtime.Grammar;
 using System.Text.Json;
 using BitNet.Runtime.Chat;
 using BitNet.Runtime.Sampling;
@@ -9,7 +10,7 @@ namespace BitNet.Server.Endpoints;
 /// <summary>Fields shared by chat and text completions, validated.</summary>
 public sealed record GenerationSettings(
     string? Model, bool Stream, bool IncludeUsage, int? MaxTokens, int N, IReadOnlyList<string> Stop,
-    SamplingParameters Sampling, bool Logprobs, int TopLogprobs, double? TimeoutSeconds);
+    SamplingParameters Sampling, bool Logprobs, int TopLogprobs, double? TimeoutSeconds, JsonGrammar? Grammar = null);
 
 public sealed record ChatRequestData(GenerationSettings Settings, IReadOnlyList<ChatMessage> Messages);
 
@@ -174,15 +175,9 @@ public static class RequestParser
             }
         }
 
+        JsonGrammar? grammar = null;
         if (root.TryGetProperty("response_format", out var rf) && rf.ValueKind != JsonValueKind.Null)
-        {
-            string? type = rf.ValueKind == JsonValueKind.Object ? String(rf, "type", "response_format.type") : null;
-            if (type is null) throw ApiException.BadRequest("'response_format' must be an object with a 'type'", "response_format");
-            if (type != "text")
-                throw ApiException.BadRequest(
-                    $"response_format '{type}' is not supported by this server yet (constrained JSON decoding is not implemented); use 'text'",
-                    "response_format", "unsupported_response_format");
-        }
+            grammar = ResponseFormat(rf);
 
         var sampling = new SamplingParameters
         {
@@ -197,7 +192,7 @@ public static class RequestParser
             Seed = seed is { } sd ? unchecked((ulong)sd) : null,
             TopLogprobs = logprobs ? topLogprobs : -1,
         };
-        return new GenerationSettings(model, stream, includeUsage, maxTokens, n, stop, sampling, logprobs, topLogprobs, timeout);
+        return new GenerationSettings(model, stream, includeUsage, maxTokens, n, stop, sampling, logprobs, topLogprobs, timeout, grammar);
     }
 
     private static string Truncate(string s) => s.Length > 40 ? s[..40] + "..." : s;
@@ -246,5 +241,41 @@ public static class RequestParser
             throw ApiException.BadRequest($"'{name}' must be a finite number", name);
         if (v < min || v > max) throw ApiException.BadRequest($"'{name}' = {e.GetRawText()} is out of range [{min}, {max}]", name);
         return (float)v;
+    }
+
+    /// <summary>
+    /// `response_format`: text (free), json_object (any JSON object) or json_schema ({name, schema, strict}) compiled into
+    /// a grammar; a schema feature the grammar cannot enforce is a 400 naming the keyword and where it is.
+    /// </summary>
+    private static JsonGrammar? ResponseFormat(JsonElement rf)
+    {
+        string? type = rf.ValueKind == JsonValueKind.Object ? String(rf, "type", "response_format.type") : null;
+        if (type is null) throw ApiException.BadRequest("'response_format' must be an object with a 'type'", "response_format");
+        switch (type)
+        {
+            case "text":
+                return null;
+            case "json_object":
+                return JsonGrammar.AnyJsonObject();
+            case "json_schema":
+                if (!rf.TryGetProperty("json_schema", out var js) || js.ValueKind != JsonValueKind.Object)
+                    throw ApiException.BadRequest("'response_format.json_schema' must be an object with a 'schema'", "response_format");
+                if (!js.TryGetProperty("schema", out var schema) || schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True))
+                    throw ApiException.BadRequest("'response_format.json_schema.schema' must be a JSON Schema object", "response_format");
+                try
+                {
+                    return JsonGrammar.FromSchema(schema);
+                }
+                catch (SchemaNotSupportedException e)
+                {
+                    throw ApiException.BadRequest($"response_format.json_schema: {e.Message}", "response_format", "unsupported_schema");
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+                {
+                    throw ApiException.BadRequest($"response_format.json_schema: {e.Message}", "response_format", "invalid_schema");
+                }
+            default:
+                throw ApiException.BadRequest($"response_format '{type}' is not one of text, json_object, json_schema", "response_format");
+        }
     }
 }
