@@ -1,5 +1,4 @@
-using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
+using BitNet.Runtime.IO;
 using BitNet.Runtime.Quantization;
 using BitNet.Runtime.Weights;
 
@@ -60,28 +59,19 @@ public sealed unsafe class GgufFile : IWeightSource
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"model file not found: {path}", path);
         if (info.Length < 24) throw new InvalidDataException($"{path}: file is {info.Length} bytes, too small to be GGUF");
-        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
+        var bytes = PinnedBytes.Map(path, info.Length);
         try
         {
-            view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            p += view.PointerOffset;
-            var owner = new MappingOwner(mmf, view);
-            try
-            {
-                return new GgufFile(p, info.Length, owner, path);
-            }
-            catch (InvalidDataException e)
-            {
-                owner.Dispose();
-                throw new InvalidDataException($"{path}: {e.Message}", e);
-            }
+            return new GgufFile(bytes.Pointer, bytes.Length, bytes, path);
         }
-        catch when (view is null)
+        catch (InvalidDataException e)
         {
-            mmf.Dispose();
+            bytes.Dispose();
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        catch
+        {
+            bytes.Dispose();
             throw;
         }
     }
@@ -89,14 +79,14 @@ public sealed unsafe class GgufFile : IWeightSource
     /// <summary>Parses GGUF bytes held in memory (tests, fuzzing). The bytes are copied to native memory.</summary>
     public static GgufFile FromBytes(ReadOnlySpan<byte> bytes, string source = "<memory>")
     {
-        var owner = new NativeOwner(bytes);
+        var copy = PinnedBytes.Copy(bytes);
         try
         {
-            return new GgufFile(owner.Pointer, bytes.Length, owner, source);
+            return new GgufFile(copy.Pointer, copy.Length, copy, source);
         }
         catch
         {
-            owner.Dispose();
+            copy.Dispose();
             throw;
         }
     }
@@ -130,33 +120,5 @@ public sealed unsafe class GgufFile : IWeightSource
         if (_disposed) return;
         _disposed = true;
         _owner?.Dispose();
-    }
-
-    private sealed class MappingOwner(MemoryMappedFile file, MemoryMappedViewAccessor view) : IDisposable
-    {
-        public void Dispose()
-        {
-            view.SafeMemoryMappedViewHandle.ReleasePointer();
-            view.Dispose();
-            file.Dispose();
-        }
-    }
-
-    private sealed class NativeOwner : IDisposable
-    {
-        public NativeOwner(ReadOnlySpan<byte> bytes)
-        {
-            Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes.Length, 1), 64);
-            bytes.CopyTo(new Span<byte>(Pointer, bytes.Length));
-        }
-
-        public byte* Pointer { get; private set; }
-
-        public void Dispose()
-        {
-            if (Pointer == null) return;
-            NativeMemory.AlignedFree(Pointer);
-            Pointer = null;
-        }
     }
 }

@@ -1,6 +1,5 @@
+using BitNet.Runtime.IO;
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace BitNet.Runtime.Safetensors;
@@ -82,28 +81,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         if (info.Length < 8) throw new InvalidDataException($"{path}: file is {info.Length} bytes, too small to be safetensors");
-        var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        MemoryMappedViewAccessor? view = null;
+        var bytes = PinnedBytes.Map(path, info.Length);
         try
         {
-            view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            p += view.PointerOffset;
-            var owner = new MappingOwner(mmf, view);
-            try
-            {
-                return new SafetensorsFile(p, info.Length, owner, path);
-            }
-            catch
-            {
-                owner.Dispose();
-                throw;
-            }
+            return new SafetensorsFile(bytes.Pointer, bytes.Length, bytes, path);
         }
-        catch when (view is null)
+        catch
         {
-            mmf.Dispose();
+            bytes.Dispose();
             throw;
         }
     }
@@ -111,14 +96,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>Parses bytes held in memory (tests, fuzzing); they are copied to native memory.</summary>
     public static SafetensorsFile FromBytes(ReadOnlySpan<byte> bytes, string source = "<memory>")
     {
-        var owner = new NativeOwner(bytes);
+        var copy = PinnedBytes.Copy(bytes);
         try
         {
-            return new SafetensorsFile(owner.Pointer, bytes.Length, owner, source);
+            return new SafetensorsFile(copy.Pointer, copy.Length, copy, source);
         }
         catch
         {
-            owner.Dispose();
+            copy.Dispose();
             throw;
         }
     }
@@ -248,34 +233,6 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (_disposed) return;
         _disposed = true;
         _owner.Dispose();
-    }
-
-    private sealed class MappingOwner(MemoryMappedFile file, MemoryMappedViewAccessor view) : IDisposable
-    {
-        public void Dispose()
-        {
-            view.SafeMemoryMappedViewHandle.ReleasePointer();
-            view.Dispose();
-            file.Dispose();
-        }
-    }
-
-    private sealed class NativeOwner : IDisposable
-    {
-        public NativeOwner(ReadOnlySpan<byte> bytes)
-        {
-            Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes.Length, 1), 64);
-            bytes.CopyTo(new Span<byte>(Pointer, bytes.Length));
-        }
-
-        public byte* Pointer { get; private set; }
-
-        public void Dispose()
-        {
-            if (Pointer == null) return;
-            NativeMemory.AlignedFree(Pointer);
-            Pointer = null;
-        }
     }
 }
 
