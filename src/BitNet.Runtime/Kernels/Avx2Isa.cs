@@ -72,6 +72,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
         int b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
+            Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
             var pair = Avx2.Add(I2SBlockTimes4(row + b * 32, q + b * 128, m3, mC), I2SBlockTimes4(row + b * 32 + 32, q + b * 128 + 128, m3, mC));
             acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(pair, one));
         }
@@ -209,6 +210,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
         int j = 0;
         for (; j + 32 <= k; j += 32)
         {
+            Sse.Prefetch0((byte*)(row + j) + Streaming.PrefetchBytes);
             a0 = Fma.MultiplyAdd(TW.Widen(row + j), Avx.LoadVector256(x + j), a0);
             a1 = Fma.MultiplyAdd(TW.Widen(row + j + 8), Avx.LoadVector256(x + j + 8), a1);
             a2 = Fma.MultiplyAdd(TW.Widen(row + j + 16), Avx.LoadVector256(x + j + 16), a2);
@@ -299,6 +301,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
         int b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
+            Sse.Prefetch0(w + b * 32 + Streaming.PrefetchBytes);
             even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
             odd = Fma.MultiplyAdd(Q8Block(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
         }

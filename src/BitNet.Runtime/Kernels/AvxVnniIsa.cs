@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// AVX2 plus AVX-VNNI (<c>vpdpbusd</c>: 32 u8 x s8 products summed in fours straight into 8 int32 lanes): Intel since
+/// Alder Lake and Sapphire Rapids (either the VEX AVX-VNNI or the EVEX AVX512-VNNI encoding; .NET's
+/// <see cref="AvxVnni"/> reports both), AMD since Zen 4. One instruction replaces <c>vpmaddubsw</c> +
+/// <c>vpmaddwd</c> (or a chain of int16 adds), so the ternary and Q8_0 dots need about a third fewer instructions and
+/// no int16 headroom argument. Float work (F16 rows, attention, the quantizer) is the <see cref="Avx2Isa"/> code.
+/// <para>
+/// Single-token I2_S uses the shift-free unpack of <see cref="Avx2Isa"/> (<c>&amp; 0x0C</c> gives codes times 4): per
+/// 128 weights 1 weight load, 1 shift, 4 ANDs, 4 <c>vpdpbusd</c> (activations as memory operands) = 10 instructions
+/// (AVX2: 15.5). The products times 4 and times 1 go to separate accumulators, scaled back once per row (the times-4
+/// sums are exact multiples of 4). Two blocks per iteration into eight accumulators: <c>vpdpbusd</c>'s latency
+/// (about 5 cycles) would otherwise bind before its throughput.
+/// </para>
+/// Accumulator bound: a lane gains at most 4 * 12 * 128 = 6144 per instruction (hostile code 3 times 4, activation
+/// -128), one instruction per block, so int32 cannot overflow for any K below 349,000 blocks.
+/// Every integer dot here equals <see cref="Avx2Isa"/>'s lane for lane, so the two variants agree bit for bit.
+/// </summary>
+internal unsafe struct AvxVnniIsa : IKernelIsa
+{
+    public static string Name => "AVX-VNNI";
+
+    public static bool IsSupported => Avx2Isa.IsSupported && AvxVnni.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dp(Vector256<int> acc, Vector256<byte> codes, sbyte* q) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, codes, Avx.LoadVector256(q));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Codes(Vector256<byte> w, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift, Vector256<byte> mask) =>
+        Avx2.And(Avx2.ShiftRightLogical(w.AsUInt16(), shift).AsByte(), mask);
+
+    // ---------------------------------------------------------------- I2_S
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks)
+    {
+        var m3 = Vector256.Create((byte)0x03);
+        var mC = Vector256.Create((byte)0x0C);
+        Vector256<int> f0 = default, f1 = default, f2 = default, f3 = default; // codes 0 and 2 of each block, times 4
+        Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default; // codes 1 and 3
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
+            var w = Avx.LoadVector256(row + b * 32);
+            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();   // bits 7:6 -> 3:2, 5:4 -> 1:0
+            sbyte* x = q + b * 128;
+            f0 = Dp(f0, Avx2.And(h, mC), x);
+            o0 = Dp(o0, Avx2.And(h, m3), x + 32);
+            f1 = Dp(f1, Avx2.And(w, mC), x + 64);
+            o1 = Dp(o1, Avx2.And(w, m3), x + 96);
+            var w2 = Avx.LoadVector256(row + b * 32 + 32);
+            var h2 = Avx2.ShiftRightLogical(w2.AsUInt16(), 4).AsByte();
+            f2 = Dp(f2, Avx2.And(h2, mC), x + 128);
+            o2 = Dp(o2, Avx2.And(h2, m3), x + 160);
+            f3 = Dp(f3, Avx2.And(w2, mC), x + 192);
+            o3 = Dp(o3, Avx2.And(w2, m3), x + 224);
+        }
+        if (b < blocks)
+        {
+            var w = Avx.LoadVector256(row + b * 32);
+            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
+            sbyte* x = q + b * 128;
+            f0 = Dp(f0, Avx2.And(h, mC), x);
+            o0 = Dp(o0, Avx2.And(h, m3), x + 32);
+            f1 = Dp(f1, Avx2.And(w, mC), x + 64);
+            o1 = Dp(o1, Avx2.And(w, m3), x + 96);
+        }
+        var fours = Avx2.Add(Avx2.Add(f0, f1), Avx2.Add(f2, f3));
+        var ones = Avx2.Add(Avx2.Add(o0, o1), Avx2.Add(o2, o3));
+        return (Vector256.Sum(fours) >> 2) + Vector256.Sum(ones); // the times-4 sum is an exact multiple of 4
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        // Codes unpacked once per block (as in the decode GEMV) and applied to four tokens; each token keeps a times-4
+        // and a times-1 accumulator, so a chain sees two dependent vpdpbusd per block against 16 independent ones.
+        var m3 = Vector256.Create((byte)0x03);
+        var mC = Vector256.Create((byte)0x0C);
+        Vector256<int> f0 = default, f1 = default, f2 = default, f3 = default;
+        Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            var w = Avx.LoadVector256(row + b * 32);
+            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
+            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
+            sbyte* x = q + b * 128;
+            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96);
+            x += k;
+            f1 = Dp(Dp(f1, c0, x), c2, x + 64); o1 = Dp(Dp(o1, c1, x + 32), c3, x + 96);
+            x += k;
+            f2 = Dp(Dp(f2, c0, x), c2, x + 64); o2 = Dp(Dp(o2, c1, x + 32), c3, x + 96);
+            x += k;
+            f3 = Dp(Dp(f3, c0, x), c2, x + 64); o3 = Dp(Dp(o3, c1, x + 32), c3, x + 96);
+        }
+        sums[0] = (Vector256.Sum(f0) >> 2) + Vector256.Sum(o0);
+        sums[1] = (Vector256.Sum(f1) >> 2) + Vector256.Sum(o1);
+        sums[2] = (Vector256.Sum(f2) >> 2) + Vector256.Sum(o2);
+        sums[3] = (Vector256.Sum(f3) >> 2) + Vector256.Sum(o3);
+    }
+
+    // ---------------------------------------------------------------- TQ2_0, TQ1_0
+
+    /// <summary>128 codes (four 32-code vectors) times 128 activations, added to acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot128(Vector256<int> acc, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> c2, Vector256<byte> c3, sbyte* q) =>
+        Dp(Dp(Dp(Dp(acc, c0, q), c1, q + 32), c2, q + 64), c3, q + 96);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums)
+    {
+        var mask = Vector256.Create((byte)3);
+        var lo = Avx.LoadVector256(block);
+        var hi = Avx.LoadVector256(block + 32);
+        var l0 = Avx2.And(lo, mask); var l1 = Codes(lo, 2, mask); var l2 = Codes(lo, 4, mask); var l3 = Codes(lo, 6, mask);
+        var h0 = Avx2.And(hi, mask); var h1 = Codes(hi, 2, mask); var h2 = Codes(hi, 4, mask); var h3 = Codes(hi, 6, mask);
+        sums[0] = Vector256.Sum(Avx2.Add(Dot128(default, l0, l1, l2, l3, q0), Dot128(default, h0, h1, h2, h3, q0 + 128)));
+        sums[1] = Vector256.Sum(Avx2.Add(Dot128(default, l0, l1, l2, l3, q1), Dot128(default, h0, h1, h2, h3, q1 + 128)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ2Dot(byte* block, sbyte* q)
+    {
+        var mask = Vector256.Create((byte)3);
+        var lo = Avx.LoadVector256(block);
+        var hi = Avx.LoadVector256(block + 32);
+        return Vector256.Sum(Avx2.Add(
+            Dot128(default, Avx2.And(lo, mask), Codes(lo, 2, mask), Codes(lo, 4, mask), Codes(lo, 6, mask), q),
+            Dot128(default, Avx2.And(hi, mask), Codes(hi, 2, mask), Codes(hi, 4, mask), Codes(hi, 6, mask), q + 128)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CodesDot256(byte* codes, sbyte* q) =>
+        Vector256.Sum(Avx2.Add(
+            Dot128(default, Avx.LoadVector256(codes), Avx.LoadVector256(codes + 32), Avx.LoadVector256(codes + 64), Avx.LoadVector256(codes + 96), q),
+            Dot128(default, Avx.LoadVector256(codes + 128), Avx.LoadVector256(codes + 160), Avx.LoadVector256(codes + 192), Avx.LoadVector256(codes + 224), q + 128)));
+
+    // ---------------------------------------------------------------- Q8_0 rows
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    {
+        // The same lanes, conversions and FMA order as Avx2Isa.Q8Dot, so the logits agree bit for bit.
+        Vector256<float> even = default, odd = default;
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            Sse.Prefetch0(w + b * 32 + Streaming.PrefetchBytes);
+            even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
+            odd = Fma.MultiplyAdd(Q8Block(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
+        }
+        if (b < blocks) even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
+        return Vector256.Sum(Avx.Add(even, odd));
+    }
+
+    /// <summary>One 32-block's integer dot as 8 float lanes (lane j: bytes 4j..4j+3): signed x signed as |w| x sign(x, w).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block(sbyte* w, sbyte* xq)
+    {
+        var wv = Avx.LoadVector256(w);
+        var xv = Avx.LoadVector256(xq);
+        return Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(wv), Avx2.Sign(xv, wv)));
+    }
+
+    // ---------------------------------------------------------------- float work: the AVX2 code
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfDot(ushort* row, float* x, int k, bool finite) => Avx2Isa.HalfDot(row, x, k, finite);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
+        Avx2Isa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s) => Avx2Isa.QuantizeRow(x, q, k, s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int n) => Avx2Isa.Dot(a, b, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Axpy(float alpha, float* x, float* y, int n) => Avx2Isa.Axpy(alpha, x, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => Avx2Isa.AxpyHalf(alpha, x, y, n);
+}
