@@ -97,12 +97,16 @@ public sealed partial class InferenceEngine
             s.LogitsRow = rows++;
         }
         int budget = _options.MaxBatchTokens - n;
+        // Embeddings yield to running streams: beside decode tokens they get a bounded slice of the step.
+        int embeddingBudget = n > 0 ? _options.EmbeddingTokensBesideDecoding : budget;
         foreach (var s in _running)
         {
             if (s.State != SequenceState.Prefilling || budget == 0) continue;
             var prompt = s.Owner.Request.PromptTokens;
-            int take = Math.Min(prompt.Length - s.PromptFed, budget);
             bool sampled = s.Owner.EmbeddingSum is null;   // an embedding wants hidden states, never logits
+            int take = Math.Min(prompt.Length - s.PromptFed, sampled ? budget : Math.Min(budget, embeddingBudget));
+            if (take == 0) continue;
+            if (!sampled) embeddingBudget -= take;
             for (int i = 0; i < take; i++)
             {
                 bool last = sampled && s.PromptFed + i == prompt.Length - 1;

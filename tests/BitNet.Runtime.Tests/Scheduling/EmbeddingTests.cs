@@ -128,6 +128,45 @@ public sealed class EmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task EmbeddingsTakeABoundedSliceOfEachStepWhileAStreamDecodes()
+    {
+        const int slice = 8, length = 200;
+        using var engine = new InferenceEngine(_model, _tokenizer, new EngineOptions
+        {
+            MaxSequences = 2, MaxBatchTokens = 64, MaxQueuedRequests = 4, Threads = 2, EmbeddingTokensBesideDecoding = slice,
+        });
+        // A stream that cannot end early (no stop tokens) and is decoding before the embedding arrives.
+        Assert.True(engine.TrySubmit(new GenerationRequest
+        {
+            PromptTokens = Tokens("Once upon a time"), MaxTokens = 400, Sampling = new SamplingParameters { Temperature = 0 },
+        }, out var stream));
+        int tokens = 0;
+        await foreach (var e in stream.ReadAllAsync())
+            if (e.Kind == GenerationEventKind.Token && ++tokens == 2) break;
+        long before = engine.Steps;
+        var input = Enumerable.Range(0, length).Select(i => 10 + i % 200).ToArray();
+        var embedding = await engine.EmbedAsync(input);
+        long steps = engine.Steps - before;
+        // At most `slice` embedding tokens per step beside the decode token, so the stream got a token in each of them.
+        Assert.True(steps >= length / slice, $"the embedding took {steps} steps; at least {length / slice} expected");
+        int during = 0;
+        while (stream.TryRead(out var e)) if (e.Kind == GenerationEventKind.Token) during++;
+        Assert.True(during >= length / slice - 2, $"the stream decoded {during} tokens during the embedding's {steps} steps");
+        Assert.Equal(DirectEmbedding(input, out _, out _), embedding, new ToleranceComparer(1e-5f));
+
+        // With nothing decoding, an embedding uses whole steps.
+        using var idle = NewEngine(sequences: 2, batch: 64);
+        await idle.EmbedAsync(input);
+        Assert.True(idle.Steps <= (length + 63) / 64, $"an idle engine took {idle.Steps} steps for {length} tokens");
+    }
+
+    private sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => MathF.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
+
+    [Fact]
     public async Task CancelledEmbeddingThrowsAndFreesItsSlot()
     {
         using var engine = NewEngine(sequences: 1, batch: 16);
