@@ -34,6 +34,13 @@ public sealed class BitNetChatFormat : ChatFormat
             _ => "Assistant: ",
         }).Content(content).Template("<|eot_id|>");
 
+    /// <summary>
+    /// The format has no tool role of its own: a result is a turn of the same shape with the header "Tool: ",
+    /// <c>Tool: {result}&lt;|eot_id|&gt;</c>.
+    /// </summary>
+    protected override void RenderToolResult(PromptBuilder prompt, string content) =>
+        prompt.Template("Tool: ").Content(content).Template("<|eot_id|>");
+
     /// <inheritdoc />
     protected override void RenderGenerationPrompt(PromptBuilder prompt) => prompt.Template("Assistant: ");
 }

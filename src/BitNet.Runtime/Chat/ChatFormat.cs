@@ -26,9 +26,15 @@ public abstract class ChatFormat
     /// <summary>
     /// Renders <paramref name="messages"/> (at least one) and, when <paramref name="addGenerationPrompt"/> is set,
     /// the header that opens the assistant's reply. Throws <see cref="ArgumentException"/> for an empty conversation,
-    /// an unknown role or a role this format cannot express.
+    /// an unknown role or a message without content.
+    /// <para>
+    /// Tools (every format the same way, see <see cref="ToolPrompt"/>): the list of <paramref name="tools"/> is added
+    /// to the first system message after a blank line, or is a system message of its own before the first message;
+    /// an assistant message's <see cref="ChatMessage.ToolCalls"/> follow its content as marked calls; a tool message
+    /// (a call's result) is written by <see cref="RenderToolResult"/>, which each format places in its own kind of turn.
+    /// </para>
     /// </summary>
-    public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, IReadOnlyList<ChatTool>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0)
@@ -36,6 +42,7 @@ public abstract class ChatFormat
 
         var prompt = new PromptBuilder();
         Begin(prompt);
+        string? toolList = tools is { Count: > 0 } ? ToolPrompt.DescribeTools(tools) : null;
         for (int i = 0; i < messages.Count; i++)
         {
             var message = messages[i] ?? throw new ArgumentException($"message {i} is null", nameof(messages));
@@ -44,18 +51,30 @@ public abstract class ChatFormat
             ChatRole role;
             try { role = ChatRoles.Parse(message.Role); }
             catch (ArgumentException e) { throw new ArgumentException($"message {i}: {e.Message}", nameof(messages), e); }
-            if (role == ChatRole.Tool && !SupportsToolRole)
-                throw new ArgumentException(
-                    $"message {i}: chat format '{Name}' cannot express role '{message.Role}'; " +
-                    "it supports system, developer, user and assistant", nameof(messages));
-            RenderMessage(prompt, role, message.Content);
+            string content = message.Content;
+            if (toolList is not null)
+            {
+                if (role == ChatRole.System) content = content.Length == 0 ? toolList : content + "\n\n" + toolList;
+                else RenderMessage(prompt, ChatRole.System, toolList);
+                toolList = null;
+            }
+            if (role == ChatRole.Tool)
+            {
+                RenderToolResult(prompt, content);
+                continue;
+            }
+            if (role == ChatRole.Assistant && message.ToolCalls is { Count: > 0 } calls) content = ToolPrompt.AppendCalls(content, calls);
+            RenderMessage(prompt, role, content);
         }
         if (addGenerationPrompt) RenderGenerationPrompt(prompt);
         return prompt.Build();
     }
 
-    /// <summary>Whether <see cref="ChatRole.Tool"/> messages can be rendered.</summary>
-    protected virtual bool SupportsToolRole => false;
+    /// <summary>
+    /// Writes a tool's result (a tool message's content, verbatim). Formats with a native tool turn override this;
+    /// the default is a user turn that starts with "Tool: ".
+    /// </summary>
+    protected virtual void RenderToolResult(PromptBuilder prompt, string content) => RenderMessage(prompt, ChatRole.User, "Tool: " + content);
 
     /// <summary>Writes what precedes the first message (typically the BOS token).</summary>
     protected virtual void Begin(PromptBuilder prompt) { }

@@ -24,6 +24,10 @@ public sealed class ChatMlChatFormat : ChatFormat
     protected override void RenderMessage(PromptBuilder prompt, ChatRole role, string content) =>
         prompt.Template(Header(role)).Content(content).Template("<|im_end|>\n");
 
+    /// <summary>ChatML names roles freely: <c>&lt;|im_start|&gt;tool\n{result}&lt;|im_end|&gt;\n</c>.</summary>
+    protected override void RenderToolResult(PromptBuilder prompt, string content) =>
+        prompt.Template("<|im_start|>tool\n").Content(content).Template("<|im_end|>\n");
+
     /// <inheritdoc />
     protected override void RenderGenerationPrompt(PromptBuilder prompt) => prompt.Template(Header(ChatRole.Assistant));
 

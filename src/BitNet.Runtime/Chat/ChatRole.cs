@@ -9,7 +9,7 @@ public enum ChatRole
     User,
     /// <summary>Earlier model replies.</summary>
     Assistant,
-    /// <summary>Tool results; most built-in formats cannot express them.</summary>
+    /// <summary>Tool results; each format places them in a turn of its own choosing (<see cref="ChatFormat"/>).</summary>
     Tool,
 }
 

@@ -5,7 +5,8 @@ namespace BitNet.Runtime.Chat;
 /// tokenizer_config.json chat template renders it:
 /// <code>&lt;|system|&gt;\n{content}\n&lt;|user|&gt;\n{content}\n&lt;|assistant|&gt;\n{content}&lt;|endoftext|&gt;\n...&lt;|assistant|&gt;\n</code>
 /// The template writes no BOS (the tokenizer adds one if the vocabulary asks); an assistant turn ends with the EOS
-/// token <c>&lt;|endoftext|&gt;</c>, which is also what ends generation.
+/// token <c>&lt;|endoftext|&gt;</c>, which is also what ends generation. A tool result is a user turn starting with
+/// "Tool: " (the base class's default): <c>&lt;|user|&gt;\nTool: {result}\n</c>.
 /// </summary>
 public sealed class Falcon3ChatFormat : ChatFormat
 {

@@ -28,6 +28,10 @@ public sealed class Llama3ChatFormat : ChatFormat
     protected override void RenderMessage(PromptBuilder prompt, ChatRole role, string content) =>
         prompt.Template(Header(role)).Content(content.Trim()).Template("<|eot_id|>");
 
+    /// <summary>Llama 3.1's own turn for tool output: <c>&lt;|start_header_id|&gt;ipython&lt;|end_header_id|&gt;\n\n{result}&lt;|eot_id|&gt;</c>.</summary>
+    protected override void RenderToolResult(PromptBuilder prompt, string content) =>
+        prompt.Template("<|start_header_id|>ipython<|end_header_id|>\n\n").Content(content.Trim()).Template("<|eot_id|>");
+
     /// <inheritdoc />
     protected override void RenderGenerationPrompt(PromptBuilder prompt) => prompt.Template(Header(ChatRole.Assistant));
 

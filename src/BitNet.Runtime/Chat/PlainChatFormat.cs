@@ -49,6 +49,10 @@ public sealed class PlainChatFormat : ChatFormat
         }
     }
 
+    /// <summary>A transcript line of its own: <c>Tool: {result}\n</c>.</summary>
+    protected override void RenderToolResult(PromptBuilder prompt, string content) =>
+        prompt.Content("Tool: ").Content(content).Content("\n");
+
     /// <inheritdoc />
     protected override void RenderGenerationPrompt(PromptBuilder prompt) => prompt.Content("Assistant:");
 }

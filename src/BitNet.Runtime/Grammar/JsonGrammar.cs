@@ -23,7 +23,7 @@ namespace BitNet.Runtime.Grammar;
 /// }
 /// </code>
 /// </example>
-public sealed class JsonGrammar
+public sealed partial class JsonGrammar
 {
     private JsonGrammar(CompiledGrammar compiled) => Compiled = compiled;
 
@@ -74,16 +74,7 @@ public sealed class JsonGrammar
         var effective = options ?? GrammarOptions.Default;
         return Build(options, json =>
         {
-            var b = json.Builder;
-            var calls = new List<int>(tools.Count);
-            foreach (var tool in tools)
-            {
-                int arguments = SchemaCompiler.Compile(json, effective, tool.Parameters);
-                calls.Add(b.Sequence(b.Byte((byte)'{'), json.Whitespace,
-                    json.Member(b.Literal("\"name\""), b.Literal(JsonSyntax.Quote(tool.Name))), json.Whitespace, b.Byte((byte)','), json.Whitespace,
-                    json.Member(b.Literal("\"arguments\""), arguments), json.Whitespace, b.Byte((byte)'}')));
-            }
-            int call = b.Choice(calls);
+            int call = ToolCallObject(json, effective, tools);
             return parallel ? json.Array(call, 1, -1) : call;
         });
     }

@@ -28,12 +28,17 @@ public sealed record ChatCompletionRequest(
     [property: JsonPropertyName("top_k")] int? TopK = null,
     [property: JsonPropertyName("min_p")] float? MinP = null,
     [property: JsonPropertyName("repetition_penalty")] float? RepetitionPenalty = null,
-    [property: JsonPropertyName("timeout")] float? Timeout = null);
+    [property: JsonPropertyName("timeout")] float? Timeout = null,
+    [property: JsonPropertyName("tools")] IReadOnlyList<ToolDefinitionDto>? Tools = null,
+    [property: JsonPropertyName("tool_choice")] JsonElement? ToolChoice = null,
+    [property: JsonPropertyName("parallel_tool_calls")] bool? ParallelToolCalls = null);
 
-/// <summary>content: a string or an array of {"type":"text","text":...} parts.</summary>
+/// <summary>content: a string or an array of {"type":"text","text":...} parts (may be null on an assistant turn with tool_calls).</summary>
 public sealed record ChatRequestMessage(
     [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] JsonElement Content);
+    [property: JsonPropertyName("content")] JsonElement Content,
+    [property: JsonPropertyName("tool_calls")] IReadOnlyList<ToolCallDto>? ToolCalls = null,
+    [property: JsonPropertyName("tool_call_id")] string? ToolCallId = null);
 
 public sealed record ResponseFormat([property: JsonPropertyName("type")] string Type);
 

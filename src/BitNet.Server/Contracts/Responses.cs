@@ -21,9 +21,11 @@ public sealed record ChatChoice(
     [property: JsonPropertyName("logprobs")] ChatLogprobs? Logprobs,
     [property: JsonPropertyName("finish_reason")] string FinishReason);
 
+/// <summary>content is null (and written as null) when the answer is tool calls.</summary>
 public sealed record ChatMessageDto(
     [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content);
+    [property: JsonPropertyName("content")] string? Content,
+    [property: JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallDto>? ToolCalls = null);
 
 public sealed record ChatCompletionChunk(
     [property: JsonPropertyName("id")] string Id,
@@ -43,7 +45,8 @@ public sealed record ChatChunkChoice(
 
 public sealed record ChatDelta(
     [property: JsonPropertyName("role"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role = null,
-    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content = null);
+    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content = null,
+    [property: JsonPropertyName("tool_calls"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallDeltaDto>? ToolCalls = null);
 
 public sealed record ChatLogprobs([property: JsonPropertyName("content")] IReadOnlyList<TokenLogprobDto> Content);
 

@@ -24,6 +24,9 @@ public sealed class GenerationRun(string id, string model, int promptTokens, Cha
     public string Operation { get; } = operation;
     public long Started { get; } = Stopwatch.GetTimestamp();
 
+    /// <summary>The max_tokens the engine was given (the request's, or the default within the context).</summary>
+    public int MaxTokens { get; init; }
+
     public void Dispose()
     {
         // However the handler ended (done, client gone, a failed write before RequestAborted fired), the engine must
@@ -142,7 +145,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         logger.LogInformation("{Operation} {Id}: {PromptTokens} prompt tokens, max {MaxTokens}, n {N}, stream {Stream}",
             operation, id, prompt.Length, requested, s.N, s.Stream);
         if (_options.LogPrompts) logger.LogInformation("{Id} prompt: {Prompt}", id, engine.Tokenizer.Decode(prompt));
-        return new GenerationRun(id, host.ModelId, prompt.Length, events, cts, activity, operation);
+        return new GenerationRun(id, host.ModelId, prompt.Length, events, cts, activity, operation) { MaxTokens = requested };
     }
 
     /// <summary>Reads a run to its end (non-streaming responses).</summary>

@@ -12,7 +12,7 @@ public sealed record GenerationSettings(
     string? Model, bool Stream, bool IncludeUsage, int? MaxTokens, int N, IReadOnlyList<string> Stop,
     SamplingParameters Sampling, bool Logprobs, int TopLogprobs, double? TimeoutSeconds, JsonGrammar? Grammar = null);
 
-public sealed record ChatRequestData(GenerationSettings Settings, IReadOnlyList<ChatMessage> Messages);
+public sealed record ChatRequestData(GenerationSettings Settings, IReadOnlyList<ChatMessage> Messages, ToolSettings? Tools = null);
 
 public sealed record CompletionRequestData(GenerationSettings Settings, string? PromptText, int[]? PromptTokens);
 
@@ -45,9 +45,13 @@ public static class RequestParser
                 : throw ApiException.BadRequest($"'{p}.role' is required and must be a string", $"{p}.role");
             if (!ChatRoles.Names.Contains(role))
                 throw ApiException.BadRequest($"'{p}.role' = '{role}' is not one of {string.Join(", ", ChatRoles.Names)}", $"{p}.role");
-            list.Add(new ChatMessage(role, ReadContent(m, p)));
+            list.Add(ToolRequestParser.WithToolFields(new ChatMessage(role, ReadContent(m, p)), m, p));
         }
-        return new ChatRequestData(ReadSettings(root, options, chat: true), list);
+        var settings = ReadSettings(root, options, chat: true);
+        // Tools: the answer is generated under the tool-call grammar (see ToolRequestParser).
+        var tools = ToolRequestParser.Parse(root, list, structuredOutput: settings.Grammar is not null);
+        if (tools?.Grammar is { } toolGrammar) settings = settings with { Grammar = toolGrammar };
+        return new ChatRequestData(settings, list, tools);
     }
 
     public static CompletionRequestData ParseCompletion(JsonElement root, ServerOptions options)

@@ -141,19 +141,6 @@ public class ChatFormatTests
         Assert.Single(BitNetChatFormat.Instance.Render([new("user", "x")], true), s => s.Text.Contains("<|begin_of_text|>"));
     }
 
-    [Theory]
-    [InlineData("bitnet-2b4t")]
-    [InlineData("llama3")]
-    [InlineData("chatml")]
-    [InlineData("plain")]
-    public void ToolRole_IsRejectedWithAClearError(string name)
-    {
-        var e = Assert.Throws<ArgumentException>(() => ChatFormats.Get(name).Render([new("user", "x"), new("tool", "42")], true));
-        Assert.Contains("'tool'", e.Message);
-        Assert.Contains(name, e.Message);
-        Assert.Contains("message 1", e.Message);
-    }
-
     [Fact]
     public void UnknownRole_EmptyConversationAndNullContent_AreRejected()
     {

@@ -51,11 +51,18 @@ internal static class GrammarTesting
     /// Picks uniformly among the allowed tokens ("temperature infinity") until end-of-generation or the budget is
     /// spent. Asserts on the way that every chosen token is accepted and the bytes stay a valid prefix.
     /// </summary>
-    public static Generated Generate(JsonGrammar grammar, TokenVocabulary vocabulary, Random random, int budget = 400, Func<int, bool>? prefer = null)
+    public static Generated Generate(JsonGrammar grammar, TokenVocabulary vocabulary, Random random, int budget = 400, Func<int, bool>? prefer = null,
+        string? forcedPrefix = null)
     {
         var constraint = grammar.Start(vocabulary);
         var mask = new ulong[vocabulary.MaskLength];
         var bytes = new List<byte>();
+        if (forcedPrefix is not null)
+        {
+            // Text the caller writes itself (e.g. a tool-call marker), then generation goes on from there.
+            Assert.True(constraint.AcceptBytes(Encoding.UTF8.GetBytes(forcedPrefix)), forcedPrefix);
+            bytes.AddRange(Encoding.UTF8.GetBytes(forcedPrefix));
+        }
         var tokens = new List<int>();
         var candidates = new List<int>();
         for (int step = 0; step < budget && !constraint.IsFinished; step++)
