@@ -27,16 +27,17 @@ internal static class BenchCommand
         var head = new Option<string>("--head") { Description = "LM head storage: native or q8_0 (requantized at load)", DefaultValueFactory = _ => "native" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)" };
         var profile = new Option<bool>("--profile") { Description = "Print where single-sequence decode time goes" };
+        var scaling = new Option<bool>("--scaling") { Description = "Also run prefill and batch-1 decode on one thread and print the parallel efficiency" };
         var kernels = CommonOptions.Kernels();
         var kvType = CommonOptions.KvType();
         var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
-            { model, prompt, gen, threads, batch, reps, head, json, profile, kernels, kvType };
+            { model, prompt, gen, threads, batch, reps, head, json, profile, scaling, kernels, kvType };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(threads),
-            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!)));
+            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!, r.GetValue(scaling))));
         return cmd;
     }
 
-    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels, string kvType)
+    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels, string kvType, bool scaling = false)
     {
         if (p < 0 || n < 1 || reps < 1) throw new CliException("-p must be >= 0, -n and -r >= 1");
         var batches = CommonOptions.ParseTokenList(batchList);
@@ -61,7 +62,7 @@ internal static class BenchCommand
         {
             var pf = profile ? new ForwardProfile() : null;
             prefill = bench.Prefill(p, reps, pf);
-            log.WriteLine($"prefill pp{p}: {prefill.MedianTokS:F1} tok/s (min {prefill.MinTokS:F1}, max {prefill.MaxTokS:F1})");
+            log.WriteLine($"prefill pp{p}: {prefill.MedianTokS:F1} tok/s (min {prefill.MinTokS:F1}, max {prefill.MaxTokS:F1}); {Cost(prefill.CpuSecondsPerToken, prefill.JoulesPerToken)} per token");
             if (pf is not null)
                 foreach (var (stage, time) in pf.Entries())
                     log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / ((double)p * (reps + 1)),8:F3} ms/token {100 * time / pf.Total,5:F1}%");
@@ -72,13 +73,26 @@ internal static class BenchCommand
             var fp = profile ? new ForwardProfile() : null;
             var d = bench.Decode(b, n, reps, fp);
             decode.Add(d);
-            log.WriteLine($"decode tg{n} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1})");
+            log.WriteLine($"decode tg{n} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1}); {Cost(d.CpuSecondsPerToken, d.JoulesPerToken)} per token");
             if (fp is not null)
             {
                 double steps = (double)n * reps; // per forward pass (one token of every sequence)
                 foreach (var (stage, time) in fp.Entries())
                     log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / steps,8:F3} ms/step {100 * time / fp.Total,5:F1}%");
             }
+        }
+        if (bench.EnergyStatus.StartsWith("not", StringComparison.Ordinal)) log.WriteLine($"energy per token: {bench.EnergyStatus}");
+        (double? prefill1, double? decode1) = (null, null);
+        if (scaling && pool.ThreadCount > 1)
+        {
+            // The same work on one thread: efficiency = rate(N) / (N * rate(1)); 100% means no serial stage and no imbalance.
+            using var one = new WorkerPool(1);
+            var single1 = new EngineBenchmark(model, one, kv);
+            if (prefill is not null) prefill1 = single1.Prefill(p, reps).MedianTokS;
+            if (decode.FirstOrDefault(d => d.Batch == 1) is { } d1) decode1 = single1.Decode(1, n, reps).MedianTokS;
+            log.WriteLine($"parallel efficiency, {pool.ThreadCount} threads vs 1:" +
+                (prefill1 is { } a ? $" prefill {a:F1} -> {prefill!.MedianTokS:F1} tok/s = {100 * prefill.MedianTokS / (pool.ThreadCount * a):F0}%;" : "") +
+                (decode1 is { } c ? $" decode batch 1 {c:F1} -> {decode.First(d => d.Batch == 1).MedianTokS:F1} tok/s = {100 * decode.First(d => d.Batch == 1).MedianTokS / (pool.ThreadCount * c):F0}%" : ""));
         }
         // Decode reads every weight once per step, plus the KV cache (on average half the generated context).
         long kvBytes = KvCachePool.BytesFor(model.Config, 1, n / 2, kv);
@@ -105,6 +119,8 @@ internal static class BenchCommand
                 w.WriteNumber("tok_s", Math.Round(prefill.MedianTokS, 2));
                 w.WriteNumber("min_tok_s", Math.Round(prefill.MinTokS, 2));
                 w.WriteNumber("max_tok_s", Math.Round(prefill.MaxTokS, 2));
+                WriteCost(w, prefill.CpuSecondsPerToken, prefill.JoulesPerToken);
+                if (prefill1 is { } a) w.WriteNumber("one_thread_tok_s", Math.Round(a, 2));
                 w.WriteEndObject();
             }
             w.WriteStartArray("decode");
@@ -116,6 +132,8 @@ internal static class BenchCommand
                 w.WriteNumber("tok_s", Math.Round(d.MedianTokS, 2));
                 w.WriteNumber("min_tok_s", Math.Round(d.MinTokS, 2));
                 w.WriteNumber("max_tok_s", Math.Round(d.MaxTokS, 2));
+                WriteCost(w, d.CpuSecondsPerToken, d.JoulesPerToken);
+                if (d.Batch == 1 && decode1 is { } c) w.WriteNumber("one_thread_tok_s", Math.Round(c, 2));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -129,6 +147,16 @@ internal static class BenchCommand
             stdout.WriteByte((byte)'\n');
         }
         return 0;
+    }
+
+    private static string Cost(double cpuSeconds, double? joules) =>
+        $"{cpuSeconds * 1000:F1} ms CPU" + (joules is { } j ? $", {j:F2} J" : "");
+
+    private static void WriteCost(Utf8JsonWriter w, double cpuSeconds, double? joules)
+    {
+        w.WriteNumber("cpu_s_per_token", Math.Round(cpuSeconds, 6));
+        if (joules is { } j) w.WriteNumber("joules_per_token", Math.Round(j, 4));
+        else w.WriteNull("joules_per_token");
     }
 
     /// <summary>Restarts the peak-RSS counter (Linux: writing 5 to /proc/self/clear_refs); elsewhere a no-op.</summary>

@@ -9,9 +9,16 @@ namespace BitNet.Runtime.Diagnostics;
 /// <summary>Settings of one benchmark run (llama-bench conventions: pp = prompt tokens in one batch, tg = generated tokens).</summary>
 public sealed record BenchmarkSettings(int PromptTokens = 512, int GenerateTokens = 128, int[]? BatchSizes = null, int Repetitions = 5);
 
-public sealed record PrefillResult(int Tokens, double MedianTokS, double MinTokS, double MaxTokS);
+/// <summary>
+/// Prompt throughput plus its cost: process CPU-seconds per token (every worker, spinning included) and, where RAPL
+/// counters are readable, package joules per token (null otherwise); both over the measured runs.
+/// </summary>
+public sealed record PrefillResult(int Tokens, double MedianTokS, double MinTokS, double MaxTokS,
+    double CpuSecondsPerToken = 0, double? JoulesPerToken = null);
 
-public sealed record DecodeResult(int Batch, double MedianTokS, double MinTokS, double MaxTokS);
+/// <summary>Aggregate decode throughput of a batch, with the cost per generated token as in <see cref="PrefillResult"/>.</summary>
+public sealed record DecodeResult(int Batch, double MedianTokS, double MinTokS, double MaxTokS,
+    double CpuSecondsPerToken = 0, double? JoulesPerToken = null);
 
 /// <summary>
 /// Prefill and decode throughput of the forward pass itself (no HTTP, no scheduler): prefill feeds P tokens as one
@@ -20,6 +27,22 @@ public sealed record DecodeResult(int Batch, double MedianTokS, double MinTokS, 
 /// </summary>
 public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheType kvCache = KvCacheType.F16)
 {
+    private readonly (EnergyCounter? Counter, string Why) _rapl = OpenEnergy();
+
+    private EnergyCounter? _energy => _rapl.Counter;
+
+    /// <summary>"RAPL package counters" when joules are measured, otherwise "not available (reason)".</summary>
+    public string EnergyStatus => _energy is null ? _rapl.Why : "RAPL package counters";
+
+    private static (EnergyCounter?, string) OpenEnergy() => (EnergyCounter.TryOpen(out string why), why);
+
+    /// <summary>Starts the cost meters of a set of measured runs.</summary>
+    private (TimeSpan Cpu, double Joules) CostStart() => (Environment.CpuUsage.TotalTime, _energy?.Joules() ?? 0);
+
+    private (double CpuPerToken, double? JoulesPerToken) CostPerToken((TimeSpan Cpu, double Joules) start, long tokens) =>
+        ((Environment.CpuUsage.TotalTime - start.Cpu).TotalSeconds / tokens,
+         _energy is null ? null : (_energy.Joules() - start.Joules) / tokens);
+
     public PrefillResult Prefill(int tokens, int repetitions, ForwardProfile? profile = null)
     {
         int ctx = Math.Min(model.Config.Context, tokens + 1);
@@ -32,8 +55,10 @@ public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheT
         var want = new bool[chunk];
         var logits = new float[model.Config.Vocab];
         var rates = new List<double>();
+        var cost = CostStart();
         for (int r = -1; r < repetitions; r++) // r = -1 warms up (JIT tiers, page faults)
         {
+            if (r == 0) cost = CostStart();
             long start = Stopwatch.GetTimestamp();
             for (int s = 0; s < tokens; s += chunk)
             {
@@ -44,7 +69,8 @@ public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheT
             }
             if (r >= 0) rates.Add(tokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        return new PrefillResult(tokens, Median(rates), rates.Min(), rates.Max());
+        var (cpu, joules) = CostPerToken(cost, (long)tokens * repetitions);
+        return new PrefillResult(tokens, Median(rates), rates.Min(), rates.Max(), cpu, joules);
     }
 
     public DecodeResult Decode(int batch, int tokens, int repetitions, ForwardProfile? profile = null)
@@ -61,8 +87,10 @@ public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheT
         for (int b = 0; b < batch; b++) slots[b] = b;
         var logits = new float[batch * vocab];
         var rates = new List<double>();
+        var cost = CostStart();
         for (int r = -1; r < repetitions; r++)
         {
+            if (r == 0) cost = CostStart();
             for (int b = 0; b < batch; b++) next[b] = (1 + b * 7919) % vocab;
             transformer.Profile = r >= 0 ? profile : null;
             long start = Stopwatch.GetTimestamp();
@@ -74,7 +102,8 @@ public sealed class EngineBenchmark(BitNetModel model, WorkerPool pool, KvCacheT
             }
             if (r >= 0) rates.Add((double)batch * tokens / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        return new DecodeResult(batch, Median(rates), rates.Min(), rates.Max());
+        var (cpu, joules) = CostPerToken(cost, (long)batch * tokens * repetitions);
+        return new DecodeResult(batch, Median(rates), rates.Min(), rates.Max(), cpu, joules);
     }
 
     private int[] Tokens(int n)

@@ -69,7 +69,12 @@ public enum GenerationEventKind
 /// <summary>Usage and timings of a finished request (OpenAI `usage` plus llama.cpp-style `timings`).</summary>
 public sealed record GenerationUsage(
     int PromptTokens, int CachedTokens, int CompletionTokens,
-    TimeSpan QueueTime, TimeSpan PromptTime, TimeSpan GenerationTime, TimeSpan TimeToFirstToken);
+    TimeSpan QueueTime, TimeSpan PromptTime, TimeSpan GenerationTime, TimeSpan TimeToFirstToken,
+    double CpuSeconds = 0)
+{
+    /// <summary>Process CPU-seconds of this request's forward passes per generated token (0 when none was generated).</summary>
+    public double CpuSecondsPerToken => CompletionTokens > 0 ? CpuSeconds / CompletionTokens : 0;
+}
 
 /// <summary>One item of a request's event stream.</summary>
 public readonly record struct GenerationEvent(

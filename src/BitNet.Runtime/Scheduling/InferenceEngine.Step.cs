@@ -117,6 +117,7 @@ public sealed partial class InferenceEngine
         }
         if (n == 0) return;
 
+        var cpuBefore = Environment.CpuUsage.TotalTime;
         try
         {
             _transformer.Forward(_tokens.AsSpan(0, n), _positions.AsSpan(0, n), _slotIds.AsSpan(0, n), _want.AsSpan(0, n),
@@ -135,6 +136,12 @@ public sealed partial class InferenceEngine
             return;
         }
         Interlocked.Increment(ref _steps);
+        // Cost per token: the process CPU time of the forward pass (every worker thread, spinning included: that is
+        // what the machine pays) shared among the requests by the tokens each fed.
+        long cpuTicks = (Environment.CpuUsage.TotalTime - cpuBefore).Ticks;
+        Interlocked.Add(ref _cpuTicks, cpuTicks);
+        double cpuPerToken = (double)cpuTicks / TimeSpan.TicksPerSecond / n;
+        for (int i = 0; i < n; i++) _fedBy[i]!.Owner.CpuSeconds += cpuPerToken;
 
         // The fed tokens now have KV in their slots.
         for (int i = 0; i < n; i++)
@@ -285,7 +292,8 @@ public sealed partial class InferenceEngine
             Stopwatch.GetElapsedTime(r.Submitted, admitted),
             Stopwatch.GetElapsedTime(admitted, promptDone),
             Stopwatch.GetElapsedTime(promptDone, now),
-            r.FirstToken == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(r.Submitted, r.FirstToken));
+            r.FirstToken == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(r.Submitted, r.FirstToken),
+            r.CpuSeconds);
         r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Completed,
             Finish: cancelled ? FinishReason.Cancelled : FinishReason.Stop, Usage: usage));
         r.Events.TryComplete();

@@ -41,7 +41,7 @@ public sealed partial class InferenceEngine : IDisposable
 
     private int _queued;
     private volatile int _freeSlots;
-    private long _steps, _promptTokens, _cachedTokens, _generatedTokens;
+    private long _steps, _promptTokens, _cachedTokens, _generatedTokens, _cpuTicks;
     private volatile int _runningCount, _waitingCount;
 
     public InferenceEngine(BitNetModel model, TextTokenizer tokenizer, EngineOptions options)
@@ -84,7 +84,8 @@ public sealed partial class InferenceEngine : IDisposable
     public EngineStats Stats => new(
         _runningCount, _waitingCount, Interlocked.Read(ref _steps),
         (double)_slots.UsedPositions / ((long)_slots.Slots * ContextLength),
-        Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _cachedTokens), Interlocked.Read(ref _generatedTokens));
+        Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _cachedTokens), Interlocked.Read(ref _generatedTokens),
+        TimeSpan.FromTicks(Interlocked.Read(ref _cpuTicks)).TotalSeconds);
 
     /// <summary>
     /// Queues a request. Returns false when the wait queue is full (the caller answers 429); otherwise
@@ -173,7 +174,11 @@ public sealed partial class InferenceEngine : IDisposable
 
 /// <summary>A snapshot of the engine's gauges and counters.</summary>
 public readonly record struct EngineStats(
-    int Running, int Waiting, long Steps, double KvUsage, long PromptTokens, long CachedPromptTokens, long GeneratedTokens)
+    int Running, int Waiting, long Steps, double KvUsage, long PromptTokens, long CachedPromptTokens, long GeneratedTokens,
+    double CpuSeconds = 0)
 {
     public double PrefixHitRatio => PromptTokens == 0 ? 0 : (double)CachedPromptTokens / PromptTokens;
+
+    /// <summary>Process CPU-seconds of every forward pass (prompts included) per generated token.</summary>
+    public double CpuSecondsPerGeneratedToken => GeneratedTokens == 0 ? 0 : CpuSeconds / GeneratedTokens;
 }

@@ -68,6 +68,8 @@ internal sealed class ActiveRequest(GenerationRequest request, System.Threading.
     public long FirstToken { get; set; }
     public int CachedTokens { get; set; }
     public int CompletionTokens { get; set; }
+    /// <summary>This request's share of the process CPU time of the steps it took part in (by tokens fed).</summary>
+    public double CpuSeconds { get; set; }
     public int OpenChoices { get; set; }
     public List<Sequence> Sequences { get; } = [];
     public bool Failed { get; set; }

@@ -105,7 +105,9 @@ public sealed record Timings(
     [property: JsonPropertyName("predicted_per_second")] double PredictedPerSecond,
     [property: JsonPropertyName("cache_n")] int CacheN,
     [property: JsonPropertyName("queue_ms")] double QueueMs,
-    [property: JsonPropertyName("ttft_ms")] double TimeToFirstTokenMs);
+    [property: JsonPropertyName("ttft_ms")] double TimeToFirstTokenMs,
+    [property: JsonPropertyName("cpu_s")] double CpuSeconds,
+    [property: JsonPropertyName("cpu_s_per_token")] double CpuSecondsPerToken);
 
 public sealed record ModelList(
     [property: JsonPropertyName("object")] string Object,

@@ -221,6 +221,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         double promptMs = u.PromptTime.TotalMilliseconds, genMs = u.GenerationTime.TotalMilliseconds;
         return new Timings(processed, promptMs, promptMs > 0 ? processed * 1000 / promptMs : 0,
             u.CompletionTokens, genMs, genMs > 0 && u.CompletionTokens > 1 ? (u.CompletionTokens - 1) * 1000 / genMs : 0,
-            u.CachedTokens, u.QueueTime.TotalMilliseconds, u.TimeToFirstToken.TotalMilliseconds);
+            u.CachedTokens, u.QueueTime.TotalMilliseconds, u.TimeToFirstToken.TotalMilliseconds,
+            Math.Round(u.CpuSeconds, 6), Math.Round(u.CpuSecondsPerToken, 6));
     }
 }

@@ -32,6 +32,10 @@ public sealed class ServerTelemetry : IDisposable
         _meter.CreateObservableGauge("bitnet.requests.waiting", () => host.Engine?.Stats.Waiting ?? 0, "{request}", "Requests waiting for a KV slot");
         _meter.CreateObservableGauge("bitnet.kv_cache.usage", () => host.Engine?.Stats.KvUsage ?? 0, "1", "Fraction of KV cache positions in use");
         _meter.CreateObservableGauge("bitnet.prefix_cache.hit_ratio", () => host.Engine?.Stats.PrefixHitRatio ?? 0, "1", "Prompt tokens served from cached KV / all prompt tokens");
+        _meter.CreateObservableCounter("bitnet.engine.cpu_time", () => host.Engine?.Stats.CpuSeconds ?? 0, "s",
+            "Process CPU time of the engine's forward passes (all worker threads)");
+        _meter.CreateObservableGauge("bitnet.engine.cpu_seconds_per_token", () => host.Engine?.Stats.CpuSecondsPerGeneratedToken ?? 0, "s",
+            "CPU-seconds of forward passes (prompts included) per generated token since start");
         _meter.CreateObservableCounter("bitnet.engine.steps", () => host.Engine?.Stats.Steps ?? 0, "{step}", "Forward passes of the batching engine");
     }
 

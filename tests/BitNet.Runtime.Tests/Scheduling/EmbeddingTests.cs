@@ -78,6 +78,10 @@ public sealed class EmbeddingTests : IDisposable
         for (int j = 0; j < expected.Length; j++) Assert.Equal(expected[j], embedding[j], 1e-5f);
         Assert.Equal(GenerationEventKind.Completed, events[^1].Kind);
         Assert.True(events[^1].Usage!.CompletionTokens > 0);
+        // The cost meter: the generation was charged its share of the CPU time of the passes it took part in.
+        Assert.True(events[^1].Usage!.CpuSeconds > 0);
+        Assert.True(engine.Stats.CpuSeconds >= events[^1].Usage!.CpuSeconds);
+        Assert.True(engine.Stats.CpuSecondsPerGeneratedToken > 0);
     }
 
     [Fact]
