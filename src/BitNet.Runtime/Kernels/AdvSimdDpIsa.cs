@@ -158,4 +158,9 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
     public static void Axpy(float alpha, float* x, float* y, int n) => AdvSimdIsa.Axpy(alpha, x, y, n);
 
     public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => AdvSimdIsa.AxpyHalf(alpha, x, y, n);
+
+    public static float Q8KvDot(float* x, byte* blocks, int n) => AdvSimdIsa.Q8KvDot(x, blocks, n);
+
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => AdvSimdIsa.AxpyQ8Kv(alpha, blocks, y, n);
 }
+

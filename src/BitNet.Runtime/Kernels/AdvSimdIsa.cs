@@ -382,4 +382,69 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         }
         ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
+
+    // ---------------------------------------------------------------- Q8_0 KV cache
+
+    /// <summary>Sixteen int8 codes to four float vectors (sxtl, sxtl2 twice, scvtf).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Codes16(sbyte* c, out Vector128<float> v0, out Vector128<float> v1, out Vector128<float> v2, out Vector128<float> v3)
+    {
+        var s = AdvSimd.LoadVector128(c);
+        var lo = AdvSimd.SignExtendWideningLower(s.GetLower());
+        var hi = AdvSimd.SignExtendWideningUpper(s);
+        v0 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(lo.GetLower()));
+        v1 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(lo));
+        v2 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(hi.GetLower()));
+        v3 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(hi));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        var acc = Vector128<float>.Zero;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* xb = x + b * Q8KvLayout.Block;
+            Codes16(c, out var v0, out var v1, out var v2, out var v3);
+            var p = AdvSimd.Multiply(AdvSimd.LoadVector128(xb), v0);
+            var r = AdvSimd.Multiply(AdvSimd.LoadVector128(xb + 4), v1);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 8), v2);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 12), v3);
+            Codes16(c + 16, out v0, out v1, out v2, out v3);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 16), v0);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 20), v1);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 24), v2);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 28), v3);
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.Add(p, r), Vector128.Create(Q8KvLayout.Scale(blocks, b)));
+        }
+        float sum = Vector128.Sum(acc);
+        int done = full * Q8KvLayout.Block;
+        if (done < n) sum += ScalarIsa.Q8KvDot(x + done, blocks + full * Q8KvLayout.BlockBytes, n - done); // a short last block
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* yb = y + b * Q8KvLayout.Block;
+            var a = Vector128.Create(alpha * Q8KvLayout.Scale(blocks, b));
+            for (int half = 0; half < 2; half++, c += 16, yb += 16)
+            {
+                Codes16(c, out var v0, out var v1, out var v2, out var v3);
+                AdvSimd.Store(yb, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb), a, v0));
+                AdvSimd.Store(yb + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 4), a, v1));
+                AdvSimd.Store(yb + 8, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 8), a, v2));
+                AdvSimd.Store(yb + 12, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 12), a, v3));
+            }
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n) ScalarIsa.AxpyQ8Kv(alpha, blocks + full * Q8KvLayout.BlockBytes, y + done, n - done);
+    }
 }
+

@@ -10,10 +10,15 @@ public enum KvCacheType
     F16,
     /// <summary>float32: exact, twice the memory.</summary>
     F32,
+    /// <summary>
+    /// int8 codes with one float32 scale per 32 values (<see cref="Q8KvLayout"/>): 0.56 of F16's memory for a head
+    /// dimension of 128, read in place by the attention kernel.
+    /// </summary>
+    Q8_0,
 }
 
 /// <summary>
-/// Causal softmax attention of one query head over one sequence's cached keys and values (F16 or F32, read in place):
+/// Causal softmax attention of one query head over one sequence's cached keys and values (F16, F32 or Q8_0, read in place):
 /// <c>out = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>. Head vectors are short (64-128 floats), so the per-position
 /// dot and axpy are the instruction set's inlined vector loops rather than library calls, whose fixed cost would
 /// dominate; the softmax over n scores is TensorPrimitives.
@@ -24,7 +29,7 @@ internal static unsafe class AttentionKernel
     /// <param name="q">Query head [hd].</param>
     /// <param name="keys">First key of this KV head; position p starts at element p * stride.</param>
     /// <param name="values">First value of this KV head, same stride.</param>
-    /// <param name="stride">Elements between positions.</param>
+    /// <param name="stride">Bytes between positions.</param>
     /// <param name="n">Positions to attend to.</param>
     /// <param name="hd">Head dimension.</param>
     /// <param name="scores">Scratch of at least n floats.</param>
@@ -36,9 +41,11 @@ internal static unsafe class AttentionKernel
         float scale = 1f / MathF.Sqrt(hd);
         var s = scores[..n];
         if (type == KvCacheType.F16)
-            for (int p = 0; p < n; p++) s[p] = TIsa.HalfDot((ushort*)keys + (long)p * stride, q, hd, finite: false) * scale;
+            for (int p = 0; p < n; p++) s[p] = TIsa.HalfDot((ushort*)(keys + (long)p * stride), q, hd, finite: false) * scale;
+        else if (type == KvCacheType.Q8_0)
+            for (int p = 0; p < n; p++) s[p] = TIsa.Q8KvDot(q, keys + (long)p * stride, hd) * scale;
         else
-            for (int p = 0; p < n; p++) s[p] = TIsa.Dot(q, (float*)keys + (long)p * stride, hd) * scale;
+            for (int p = 0; p < n; p++) s[p] = TIsa.Dot(q, (float*)(keys + (long)p * stride), hd) * scale;
         float max = TensorPrimitives.Max(s);
         TensorPrimitives.Subtract(s, max, s);
         TensorPrimitives.Exp(s, s);
@@ -46,8 +53,10 @@ internal static unsafe class AttentionKernel
 
         new Span<float>(output, hd).Clear();
         if (type == KvCacheType.F16)
-            for (int p = 0; p < n; p++) TIsa.AxpyHalf(s[p], (ushort*)values + (long)p * stride, output, hd);
+            for (int p = 0; p < n; p++) TIsa.AxpyHalf(s[p], (ushort*)(values + (long)p * stride), output, hd);
+        else if (type == KvCacheType.Q8_0)
+            for (int p = 0; p < n; p++) TIsa.AxpyQ8Kv(s[p], values + (long)p * stride, output, hd);
         else
-            for (int p = 0; p < n; p++) TIsa.Axpy(s[p], (float*)values + (long)p * stride, output, hd);
+            for (int p = 0; p < n; p++) TIsa.Axpy(s[p], (float*)(values + (long)p * stride), output, hd);
     }
 }

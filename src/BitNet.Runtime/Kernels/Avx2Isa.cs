@@ -375,4 +375,51 @@ internal unsafe struct Avx2Isa : IKernelIsa
         for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Widen(x + i), Avx.LoadVector256(y + i)));
         ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
+
+    // ---------------------------------------------------------------- Q8_0 KV cache
+
+    /// <summary>Eight int8 codes to eight floats (vpmovsxbd from memory, vcvtdq2ps).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Codes8(sbyte* c) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < full; b++)
+        {
+            // The block's dot in 8 lanes, then one FMA by its scale: the blocks' chains are independent.
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* xb = x + b * Q8KvLayout.Block;
+            var p = Avx.Multiply(Avx.LoadVector256(xb), Codes8(c));
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 8), Codes8(c + 8), p);
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 16), Codes8(c + 16), p);
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 24), Codes8(c + 24), p);
+            acc = Fma.MultiplyAdd(p, Vector256.Create(Q8KvLayout.Scale(blocks, b)), acc);
+        }
+        float sum = Vector256.Sum(acc);
+        int done = full * Q8KvLayout.Block;
+        if (done < n) sum += ScalarIsa.Q8KvDot(x + done, blocks + full * Q8KvLayout.BlockBytes, n - done); // a short last block
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* yb = y + b * Q8KvLayout.Block;
+            var a = Vector256.Create(alpha * Q8KvLayout.Scale(blocks, b));
+            Avx.Store(yb, Fma.MultiplyAdd(a, Codes8(c), Avx.LoadVector256(yb)));
+            Avx.Store(yb + 8, Fma.MultiplyAdd(a, Codes8(c + 8), Avx.LoadVector256(yb + 8)));
+            Avx.Store(yb + 16, Fma.MultiplyAdd(a, Codes8(c + 16), Avx.LoadVector256(yb + 16)));
+            Avx.Store(yb + 24, Fma.MultiplyAdd(a, Codes8(c + 24), Avx.LoadVector256(yb + 24)));
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n) ScalarIsa.AxpyQ8Kv(alpha, blocks + full * Q8KvLayout.BlockBytes, y + done, n - done);
+    }
 }
+

@@ -57,4 +57,10 @@ internal unsafe interface IKernelIsa
 
     /// <summary>y += alpha * x over n F16 elements (raw bits), exact half widening.</summary>
     static abstract void AxpyHalf(float alpha, ushort* x, float* y, int n);
+
+    /// <summary>Dot of n floats with one Q8_0 KV head vector (<see cref="Q8KvLayout"/>: 32 codes + float scale per block).</summary>
+    static abstract float Q8KvDot(float* x, byte* blocks, int n);
+
+    /// <summary>y += alpha * (one Q8_0 KV head vector of n elements).</summary>
+    static abstract void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n);
 }

@@ -42,8 +42,8 @@ public abstract unsafe class KernelSet
 
     /// <summary>
     /// Causal softmax attention of one query head over n cached positions:
-    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key starts at element p * stride of
-    /// <paramref name="keys"/>, whose elements are <paramref name="type"/>.
+    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key starts at byte p * stride of
+    /// <paramref name="keys"/> and is stored as <paramref name="type"/> (Q8_0: <see cref="Q8KvLayout"/> blocks).
     /// </summary>
     public abstract void Attend(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
 

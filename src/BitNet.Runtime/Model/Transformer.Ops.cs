@@ -212,17 +212,17 @@ public sealed unsafe partial class Transformer
             var c = owner._c;
             var s = owner._s;
             int t = index / c.Heads, h = index % c.Heads;
-            int hd = c.HeadDim, kvd = c.KvDim;
+            int hd = c.HeadDim;
             int g = h / (c.Heads / c.KvHeads);
             int n = s.Positions[t] + 1;
             if (t_scores is null || t_scores.Length < n) t_scores = new float[Math.Max(n, 256) * 2];
             var scores = t_scores.AsSpan(0, n);
 
             var cache = Cache!;
-            long head = (long)g * hd * cache.ElementBytes;
+            long head = (long)g * cache.HeadBytes;
             byte* keys = cache.Keys(s.Slots[t], Layer) + head;
             byte* values = cache.Values(s.Slots[t], Layer) + head;
-            owner._w.Kernels.Attend(cache.Type, s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
+            owner._w.Kernels.Attend(cache.Type, s.Q + (long)t * c.QDim + h * hd, keys, values, (int)cache.PositionBytes, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
         }
     }
 
