@@ -310,18 +310,19 @@ public static unsafe class KernelSelfTest
         foreach (var type in new[] { KvCacheType.F32, KvCacheType.F16, KvCacheType.Q8_0 })
             foreach (int hd in new[] { 64, 100, 128 })
                 foreach (int n in new[] { 1, 7, 64, 300 })
-                    AttentionCase(v, type, hd, n, tally);
+                    foreach (int queryHeads in new[] { 1, 3, 6 })
+                        AttentionCase(v, type, hd, n, queryHeads, tally);
         return tally.Row;
     }
 
-    private static void AttentionCase(KernelSet v, KvCacheType type, int hd, int n, Tally tally)
+    private static void AttentionCase(KernelSet v, KvCacheType type, int hd, int n, int queryHeads, Tally tally)
     {
-        var rng = new Random(hd * 1000 + n + (int)type);
-        const int heads = 2; // two KV heads per position, as with GQA; the kernel reads the first
-        var q = new float[hd];
+        var rng = new Random(hd * 1000 + n + (int)type + 7 * queryHeads);
+        const int heads = 2; // two KV heads per position; the query heads all attend to the first
+        var q = new float[queryHeads * hd];
         var keys = new float[n * heads * hd];
         var values = new float[n * heads * hd];
-        for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
         for (int i = 0; i < keys.Length; i++)
         {
             keys[i] = (float)(rng.NextDouble() * 2 - 1);
@@ -331,30 +332,33 @@ public static unsafe class KernelSelfTest
         byte[] kBytes = Store(keys, type, hd, heads, out int stride), vBytes = Store(values, type, hd, heads, out _);
         Load(kBytes, type, hd, keys);
         Load(vBytes, type, hd, values);
-        var scores = new float[n];
-        var output = new float[hd];
+        var scores = new float[Math.Min(queryHeads, 4) * n];
+        var output = new float[queryHeads * hd];
         fixed (float* qp = q) fixed (byte* kp = kBytes) fixed (byte* vp = vBytes) fixed (float* op = output)
-            v.Attend(type, qp, kp, vp, stride, n, hd, scores, op);
+            v.Attend(type, qp, queryHeads, kp, vp, stride, n, hd, scores, op);
 
         int floatStride = heads * hd;
-        var p = new double[n];
-        double max = double.NegativeInfinity, sum = 0;
-        for (int j = 0; j < n; j++)
-        {
-            double s = 0;
-            for (int i = 0; i < hd; i++) s += (double)q[i] * keys[j * floatStride + i];
-            p[j] = s / Math.Sqrt(hd);
-            max = Math.Max(max, p[j]);
-        }
-        for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
         double worst = 0;
-        for (int i = 0; i < hd; i++)
+        for (int h = 0; h < queryHeads; h++)
         {
-            double exact = 0;
-            for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * floatStride + i];
-            worst = Math.Max(worst, Math.Abs(output[i] - exact)); // values are within [-1, 1]
+            var p = new double[n];
+            double max = double.NegativeInfinity, sum = 0;
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int i = 0; i < hd; i++) s += (double)q[h * hd + i] * keys[j * floatStride + i];
+                p[j] = s / Math.Sqrt(hd);
+                max = Math.Max(max, p[j]);
+            }
+            for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
+            for (int i = 0; i < hd; i++)
+            {
+                double exact = 0;
+                for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * floatStride + i];
+                worst = Math.Max(worst, Math.Abs(output[h * hd + i] - exact)); // values are within [-1, 1]
+            }
         }
-        tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n}");
+        tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n} query heads={queryHeads}");
     }
 
     /// <summary>Positions of <paramref name="heads"/> head vectors each, stored as the KV cache stores them; stride in bytes.</summary>

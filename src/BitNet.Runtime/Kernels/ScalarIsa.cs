@@ -142,4 +142,24 @@ internal unsafe struct ScalarIsa : IKernelIsa
             for (int i = 0; i < count; i++) y[start + i] += a * c[i];
         }
     }
+
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = HalfDot(row, q + (long)h * qStride, n, finite: false);
+    }
+
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) AxpyHalf(alpha[h], x, y + (long)h * yStride, n);
+    }
+
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = Q8KvDot(q + (long)h * qStride, blocks, n);
+    }
+
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) AxpyQ8Kv(alpha[h], blocks, y + (long)h * yStride, n);
+    }
 }

@@ -102,6 +102,10 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => ScalarIsa.AxpyHalf(alpha, x, y, n);
         public static float Q8KvDot(float* x, byte* blocks, int n) => ScalarIsa.Q8KvDot(x, blocks, n);
         public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => ScalarIsa.AxpyQ8Kv(alpha, blocks, y, n);
+        public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) => ScalarIsa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
+        public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) => ScalarIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
+        public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+        public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
     }
 
     [Fact]
@@ -134,5 +138,12 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => ScalarIsa.AxpyHalf(alpha, x, y, n);
         public static float Q8KvDot(float* x, byte* blocks, int n) => ScalarIsa.Q8KvDot(x, blocks, Math.Max(0, (n - 1) / Q8KvLayout.Block * Q8KvLayout.Block));
         public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => ScalarIsa.AxpyQ8Kv(alpha, blocks, y, n);
+        public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+        {
+            for (int h = 0; h < heads; h++) dots[h] = Q8KvDot(q + (long)h * qStride, blocks, n);
+        }
+        public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) => ScalarIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
+        public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+        public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
     }
 }

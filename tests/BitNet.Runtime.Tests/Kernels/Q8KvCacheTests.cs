@@ -98,7 +98,7 @@ public sealed unsafe class Q8KvCacheTests
             var output = new float[48];
             var scores = new float[positions];
             fixed (float* qp = q) fixed (float* op = output)
-                kernels.Attend(KvCacheType.Q8_0, qp, pool.Keys(1, 0) + head * pool.HeadBytes, pool.Values(1, 0) + head * pool.HeadBytes,
+                kernels.Attend(KvCacheType.Q8_0, qp, 1, pool.Keys(1, 0) + head * pool.HeadBytes, pool.Values(1, 0) + head * pool.HeadBytes,
                     (int)pool.PositionBytes, positions, 48, scores, op);
             for (int i = 0; i < 48; i++) Assert.True(Math.Abs(output[i] - expected[i]) < 1e-4, $"{kernels.Name} [{i}]: {output[i]} vs {expected[i]}");
         }
