@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using BitNet.Runtime.Gguf;
 using BitNet.Runtime.Tests.HuggingFace;
 using BitNet.Runtime.Tokenization;
 
@@ -44,6 +45,23 @@ public sealed class PreTokenizerGoldenTests
         // Falcon3 and Falcon-E GGUFs get the same split (llama.cpp's mapping), with or without a Llama-3 vocabulary.
         foreach (var name in new[] { "falcon3", "falcon_e", "llama-bpe", "llama3" })
             Assert.Same(PreTokenizerPatterns.Llama3(), PreTokenizerPatterns.ForName(name, llama3Vocabulary: false));
+    }
+
+    private static readonly Lazy<TextTokenizer> Llama3Tokenizer = new(() =>
+    {
+        using var file = GgufFile.Open(TestPaths.SharedFile("tokenizers", "llama3", "llama3-vocab.gguf"));
+        return TextTokenizer.FromGguf(file.Metadata);
+    });
+
+    [Theory]
+    [MemberData(nameof(Llama3Cases))]
+    public void TheLlama3VocabularyNeverJoinsTokensAcrossTheGoldenPieces(string text, string[] pieces)
+    {
+        // With the real 128k vocabulary: encoding the text is encoding each golden piece on its own, one after another.
+        var tokenizer = Llama3Tokenizer.Value;
+        var expected = pieces.SelectMany(p => tokenizer.Encode(p, addBos: false, parseSpecial: false)).ToArray();
+        Assert.Equal(expected, tokenizer.Encode(text, addBos: false, parseSpecial: false));
+        Assert.Equal(text, tokenizer.Decode(expected));
     }
 
     public static TheoryData<string, string[]> PunctuationDigitCases() => new()
