@@ -133,7 +133,7 @@ public unsafe class HeadAndAttentionBenchmarks
     public void AttentionOneHead()
     {
         fixed (float* q = _x) fixed (float* k = _keys) fixed (float* v = _values) fixed (float* o = _out)
-            _kernels.Attend(KvCacheType.F32, q, (byte*)k, (byte*)v, 640, Context, 128, _scores, o);
+            _kernels.Attend(KvCacheType.F32, q, 1, (byte*)k, (byte*)v, 640 * sizeof(float), Context, 128, _scores, o);
     }
 
     [GlobalCleanup]

@@ -35,3 +35,23 @@ public sealed class ForcedKernelsTests(ScalarKernelsServer server) : IClassFixtu
         Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("choices")[0].GetProperty("text").GetString()));
     }
 }
+
+public sealed class Q8KvCacheTests(Q8KvCacheServer server) : IClassFixture<Q8KvCacheServer>
+{
+    [Fact]
+    public async Task A_q8_0_cache_takes_under_0_6_of_f16s_memory_and_serves_completions()
+    {
+        var engine = server.Host.Engine!;
+        Assert.Equal(KvCacheType.Q8_0, engine.Options.KvCache);
+        var c = engine.Model.Config;
+        long f16 = Runtime.KvCache.KvCachePool.BytesFor(c, 1, engine.ContextLength, KvCacheType.F16);
+        Assert.Equal(Runtime.KvCache.KvCachePool.BytesFor(c, 1, engine.ContextLength, KvCacheType.Q8_0), engine.KvBytesPerSlot);
+        Assert.True(engine.KvBytesPerSlot < f16 * 0.6, $"{engine.KvBytesPerSlot} vs F16 {f16}");
+
+        using var response = await server.Client.PostAsJsonAsync("/v1/completions",
+            new { prompt = "Once upon a time", max_tokens = 24, temperature = 0 });
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(response.IsSuccessStatusCode, body.ToString());
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("choices")[0].GetProperty("text").GetString()));
+    }
+}

@@ -10,9 +10,10 @@ using BitNet.Runtime.Threading;
 namespace BitNet.Cli.Commands;
 
 /// <summary>
-/// `bitnet bench --model M.gguf [-p 512] [-n 128] [-t 2] [--batch 1,4,8] [-r 5] [--head q8_0] [--json] [--profile]`:
+/// `bitnet bench --model M.gguf [-p 512] [-n 128] [-d 0] [-t 2] [--batch 1,4,8] [-r 5] [--head q8_0] [--kv-type f16] [--json] [--profile]`:
 /// prefill and decode throughput (median and spread of r runs after a warm-up), the memory-bandwidth limit from a
-/// built-in probe, and the fraction of it single-sequence decode reaches.
+/// built-in probe, and the fraction of it single-sequence decode reaches. <c>-d</c> decodes after that many positions
+/// of context (llama-bench's <c>--n-depth</c>), which is where the KV cache type shows.
 /// </summary>
 internal static class BenchCommand
 {
@@ -21,6 +22,11 @@ internal static class BenchCommand
         var model = CommonOptions.Model();
         var prompt = new Option<int>("-p", "--n-prompt") { Description = "Prompt tokens processed as one batch (0 = skip prefill)", DefaultValueFactory = _ => 512 };
         var gen = new Option<int>("-n", "--n-gen") { Description = "Tokens generated per sequence", DefaultValueFactory = _ => 128 };
+        var depth = new Option<int>("-d", "--n-depth")
+        {
+            Description = "Positions already in the KV cache when decode starts (synthetic keys and values): decode speed at a long context",
+            DefaultValueFactory = _ => 0,
+        };
         var threads = CommonOptions.Threads();
         var batch = new Option<string>("--batch") { Description = "Concurrent sequences to decode, comma-separated", DefaultValueFactory = _ => "1" };
         var reps = new Option<int>("-r", "--repetitions") { Description = "Measured runs per test (after one warm-up)", DefaultValueFactory = _ => 5 };
@@ -31,15 +37,17 @@ internal static class BenchCommand
         var kernels = CommonOptions.Kernels();
         var kvType = CommonOptions.KvType();
         var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
-            { model, prompt, gen, threads, batch, reps, head, json, profile, scaling, kernels, kvType };
-        cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(threads),
-            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!, r.GetValue(scaling))));
+            { model, prompt, gen, depth, threads, batch, reps, head, json, profile, scaling, kernels, kvType };
+        cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(depth), r.GetValue(threads),
+            r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!,
+            r.GetValue(scaling))));
         return cmd;
     }
 
-    private static int Run(string modelPath, int p, int n, int threads, string batchList, int reps, string head, bool json, bool profile, string? kernels, string kvType, bool scaling = false)
+    private static int Run(string modelPath, int p, int n, int depth, int threads, string batchList, int reps, string head, bool json, bool profile,
+        string? kernels, string kvType, bool scaling = false)
     {
-        if (p < 0 || n < 1 || reps < 1) throw new CliException("-p must be >= 0, -n and -r >= 1");
+        if (p < 0 || n < 1 || reps < 1 || depth < 0) throw new CliException("-p and -d must be >= 0, -n and -r >= 1");
         var batches = CommonOptions.ParseTokenList(batchList);
         if (batches.Any(b => b < 1 || b > 256)) throw new CliException("--batch sizes must be 1..256");
         var log = json ? TextWriter.Null : Console.Error;
@@ -48,6 +56,8 @@ internal static class BenchCommand
         double loadSeconds = sw.Elapsed.TotalSeconds;
         (p, n, string? fitted) = BenchLengths.Fit(p, n, model.Config.Context);
         if (fitted is not null) Console.Error.WriteLine(fitted);
+        (depth, string? depthNote) = BenchLengths.FitDepth(depth, n, model.Config.Context);
+        if (depthNote is not null) Console.Error.WriteLine(depthNote);
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         log.WriteLine($"model {Path.GetFileName(modelPath)}: {model.Config.Architecture}, {model.WeightBytesPerToken / 1e6:F1} MB of weights per token " +
             $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {model.Weights.Kernels.Name} kernels");
@@ -56,6 +66,8 @@ internal static class BenchCommand
         ResetPeakRss(); // the probe's buffer is not the engine's memory
         log.WriteLine($"memory read bandwidth: {bandwidth:F1} GB/s");
         var kv = CommonOptions.ParseKvType(kvType);
+        log.WriteLine($"KV cache {kv}: {KvCachePool.BytesFor(model.Config, 1, 1, kv) / 1e3:F1} KB per position per sequence" +
+            (depth > 0 ? $"; decode starts at position {depth}" : ""));
         var bench = new EngineBenchmark(model, pool, kv);
         PrefillResult? prefill = null;
         if (p > 0)
@@ -71,9 +83,9 @@ internal static class BenchCommand
         foreach (int b in batches)
         {
             var fp = profile ? new ForwardProfile() : null;
-            var d = bench.Decode(b, n, reps, fp);
+            var d = bench.Decode(b, n, reps, fp, depth);
             decode.Add(d);
-            log.WriteLine($"decode tg{n} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1}); {Cost(d.CpuSecondsPerToken, d.JoulesPerToken)} per token");
+            log.WriteLine($"decode tg{n}{(depth > 0 ? $" @ d{depth}" : "")} batch {b}: {d.MedianTokS:F1} tok/s aggregate (min {d.MinTokS:F1}, max {d.MaxTokS:F1}); {Cost(d.CpuSecondsPerToken, d.JoulesPerToken)} per token");
             if (fp is not null)
             {
                 double steps = (double)n * reps; // per forward pass (one token of every sequence)
@@ -89,13 +101,13 @@ internal static class BenchCommand
             using var one = new WorkerPool(1);
             var single1 = new EngineBenchmark(model, one, kv);
             if (prefill is not null) prefill1 = single1.Prefill(p, reps).MedianTokS;
-            if (decode.FirstOrDefault(d => d.Batch == 1) is { } d1) decode1 = single1.Decode(1, n, reps).MedianTokS;
+            if (decode.FirstOrDefault(d => d.Batch == 1) is { } d1) decode1 = single1.Decode(1, n, reps, null, depth).MedianTokS;
             log.WriteLine($"parallel efficiency, {pool.ThreadCount} threads vs 1:" +
                 (prefill1 is { } a ? $" prefill {a:F1} -> {prefill!.MedianTokS:F1} tok/s = {100 * prefill.MedianTokS / (pool.ThreadCount * a):F0}%;" : "") +
                 (decode1 is { } c ? $" decode batch 1 {c:F1} -> {decode.First(d => d.Batch == 1).MedianTokS:F1} tok/s = {100 * decode.First(d => d.Batch == 1).MedianTokS / (pool.ThreadCount * c):F0}%" : ""));
         }
-        // Decode reads every weight once per step, plus the KV cache (on average half the generated context).
-        long kvBytes = KvCachePool.BytesFor(model.Config, 1, n / 2, kv);
+        // Decode reads every weight once per step, plus the KV cache (the depth and on average half the generated tokens).
+        long kvBytes = KvCachePool.BytesFor(model.Config, 1, depth + n / 2, kv);
         long bytesPerToken = model.WeightBytesPerToken + kvBytes;
         double single = decode.FirstOrDefault(d => d.Batch == 1)?.MedianTokS ?? 0;
         double fraction = bandwidth > 0 ? single * bytesPerToken / (bandwidth * 1e9) : 0;
@@ -112,6 +124,8 @@ internal static class BenchCommand
             w.WriteNumber("threads", pool.ThreadCount);
             w.WriteString("kernels", model.Weights.Kernels.Name);
             w.WriteString("head", model.Weights.Head.FormatName);
+            w.WriteString("kv_type", kv.ToString().ToLowerInvariant());
+            w.WriteNumber("depth", depth);
             if (prefill is not null)
             {
                 w.WriteStartObject("prefill");

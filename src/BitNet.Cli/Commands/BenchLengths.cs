@@ -16,4 +16,14 @@ public static class BenchLengths
         if (n != generate) changes.Add($"-n {generate} -> {n}");
         return (p, n, $"note: the model's context is {context} tokens; using {string.Join(", ", changes)}");
     }
+
+    /// <summary>
+    /// The decode depth (positions already in the cache) fitted so that depth + generated + 2 positions fit the
+    /// context; a clamped depth comes with a note.
+    /// </summary>
+    public static (int Depth, string? Note) FitDepth(int depth, int generate, int context)
+    {
+        int d = Math.Max(0, Math.Min(depth, context - generate - 2));
+        return d == depth ? (d, null) : (d, $"note: the model's context is {context} tokens; using -d {depth} -> {d} (with -n {generate})");
+    }
 }

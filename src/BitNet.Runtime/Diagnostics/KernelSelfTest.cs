@@ -306,60 +306,95 @@ public static unsafe class KernelSelfTest
 
     private static Row Attention(KernelSet v)
     {
-        var tally = new Tally(v.Name, "attention (F32 and F16 KV)");
-        foreach (var type in new[] { KvCacheType.F32, KvCacheType.F16 })
+        var tally = new Tally(v.Name, "attention (F32, F16 and Q8_0 KV)");
+        foreach (var type in new[] { KvCacheType.F32, KvCacheType.F16, KvCacheType.Q8_0 })
             foreach (int hd in new[] { 64, 100, 128 })
                 foreach (int n in new[] { 1, 7, 64, 300 })
-                    AttentionCase(v, type, hd, n, tally);
+                    foreach (int queryHeads in new[] { 1, 3, 6 })
+                        AttentionCase(v, type, hd, n, queryHeads, tally);
         return tally.Row;
     }
 
-    private static void AttentionCase(KernelSet v, KvCacheType type, int hd, int n, Tally tally)
+    private static void AttentionCase(KernelSet v, KvCacheType type, int hd, int n, int queryHeads, Tally tally)
     {
-        var rng = new Random(hd * 1000 + n + (int)type);
-        int stride = hd * 2; // two KV heads per position, as with GQA
-        var q = new float[hd];
-        var keys = new float[n * stride];
-        var values = new float[n * stride];
-        for (int i = 0; i < hd; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+        var rng = new Random(hd * 1000 + n + (int)type + 7 * queryHeads);
+        const int heads = 2; // two KV heads per position; the query heads all attend to the first
+        var q = new float[queryHeads * hd];
+        var keys = new float[n * heads * hd];
+        var values = new float[n * heads * hd];
+        for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
         for (int i = 0; i < keys.Length; i++)
         {
             keys[i] = (float)(rng.NextDouble() * 2 - 1);
             values[i] = (float)(rng.NextDouble() * 2 - 1);
-            // F16 storage: the exact answer is the one over the stored (rounded) values.
-            if (type == KvCacheType.F16) { keys[i] = (float)(Half)keys[i]; values[i] = (float)(Half)values[i]; }
         }
-        byte[] kBytes = Store(keys, type), vBytes = Store(values, type);
-        var scores = new float[n];
-        var output = new float[hd];
+        // The exact answer is the one over the stored (rounded) values: store, then read back what the cache holds.
+        byte[] kBytes = Store(keys, type, hd, heads, out int stride), vBytes = Store(values, type, hd, heads, out _);
+        Load(kBytes, type, hd, keys);
+        Load(vBytes, type, hd, values);
+        var scores = new float[Math.Min(queryHeads, 4) * n];
+        var output = new float[queryHeads * hd];
         fixed (float* qp = q) fixed (byte* kp = kBytes) fixed (byte* vp = vBytes) fixed (float* op = output)
-            v.Attend(type, qp, kp, vp, stride, n, hd, scores, op);
+            v.Attend(type, qp, queryHeads, kp, vp, stride, n, hd, scores, op);
 
-        var p = new double[n];
-        double max = double.NegativeInfinity, sum = 0;
-        for (int j = 0; j < n; j++)
-        {
-            double s = 0;
-            for (int i = 0; i < hd; i++) s += (double)q[i] * keys[j * stride + i];
-            p[j] = s / Math.Sqrt(hd);
-            max = Math.Max(max, p[j]);
-        }
-        for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
+        int floatStride = heads * hd;
         double worst = 0;
-        for (int i = 0; i < hd; i++)
+        for (int h = 0; h < queryHeads; h++)
         {
-            double exact = 0;
-            for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * stride + i];
-            worst = Math.Max(worst, Math.Abs(output[i] - exact)); // values are within [-1, 1]
+            var p = new double[n];
+            double max = double.NegativeInfinity, sum = 0;
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int i = 0; i < hd; i++) s += (double)q[h * hd + i] * keys[j * floatStride + i];
+                p[j] = s / Math.Sqrt(hd);
+                max = Math.Max(max, p[j]);
+            }
+            for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
+            for (int i = 0; i < hd; i++)
+            {
+                double exact = 0;
+                for (int j = 0; j < n; j++) exact += p[j] / sum * values[j * floatStride + i];
+                worst = Math.Max(worst, Math.Abs(output[h * hd + i] - exact)); // values are within [-1, 1]
+            }
         }
-        tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n}");
+        tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n} query heads={queryHeads}");
     }
 
-    private static byte[] Store(float[] x, KvCacheType type)
+    /// <summary>Positions of <paramref name="heads"/> head vectors each, stored as the KV cache stores them; stride in bytes.</summary>
+    private static byte[] Store(float[] x, KvCacheType type, int hd, int heads, out int stride)
     {
-        if (type == KvCacheType.F32) return System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray();
-        var h = new Half[x.Length];
-        for (int i = 0; i < x.Length; i++) h[i] = (Half)x[i];
-        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(h.AsSpan()).ToArray();
+        if (type == KvCacheType.F32)
+        {
+            stride = heads * hd * sizeof(float);
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray();
+        }
+        if (type == KvCacheType.F16)
+        {
+            stride = heads * hd * 2;
+            var h = new Half[x.Length];
+            for (int i = 0; i < x.Length; i++) h[i] = (Half)x[i];
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(h.AsSpan()).ToArray();
+        }
+        int headBytes = Q8KvLayout.HeadBytes(hd);
+        stride = heads * headBytes;
+        var bytes = new byte[x.Length / hd * headBytes];
+        fixed (float* xp = x) fixed (byte* bp = bytes)
+            for (int v = 0; v < x.Length / hd; v++) Q8KvLayout.Quantize(xp + (long)v * hd, hd, bp + (long)v * headBytes);
+        return bytes;
+    }
+
+    /// <summary>The values a stored cache holds, back as floats (the exact inputs of the reference computation).</summary>
+    private static void Load(byte[] stored, KvCacheType type, int hd, float[] x)
+    {
+        if (type == KvCacheType.F32) return;
+        if (type == KvCacheType.F16)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = (float)BitConverter.ToHalf(stored, i * 2);
+            return;
+        }
+        int headBytes = Q8KvLayout.HeadBytes(hd);
+        fixed (float* xp = x) fixed (byte* bp = stored)
+            for (int v = 0; v < x.Length / hd; v++) Q8KvLayout.Dequantize(bp + (long)v * headBytes, hd, xp + (long)v * hd);
     }
 }

@@ -158,4 +158,20 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
     public static void Axpy(float alpha, float* x, float* y, int n) => AdvSimdIsa.Axpy(alpha, x, y, n);
 
     public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => AdvSimdIsa.AxpyHalf(alpha, x, y, n);
+
+    public static float Q8KvDot(float* x, byte* blocks, int n) => AdvSimdIsa.Q8KvDot(x, blocks, n);
+
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => AdvSimdIsa.AxpyQ8Kv(alpha, blocks, y, n);
+
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
+        AdvSimdIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
+
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
+        AdvSimdIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) =>
+        AdvSimdIsa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
+
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) =>
+        AdvSimdIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
 }

@@ -382,4 +382,194 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         }
         ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
+
+    // ---------------------------------------------------------------- Q8_0 KV cache
+
+    /// <summary>Sixteen int8 codes to four float vectors (sxtl, sxtl2 twice, scvtf).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Codes16(sbyte* c, out Vector128<float> v0, out Vector128<float> v1, out Vector128<float> v2, out Vector128<float> v3)
+    {
+        var s = AdvSimd.LoadVector128(c);
+        var lo = AdvSimd.SignExtendWideningLower(s.GetLower());
+        var hi = AdvSimd.SignExtendWideningUpper(s);
+        v0 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(lo.GetLower()));
+        v1 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(lo));
+        v2 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningLower(hi.GetLower()));
+        v3 = AdvSimd.ConvertToSingle(AdvSimd.SignExtendWideningUpper(hi));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        var acc = Vector128<float>.Zero;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* xb = x + b * Q8KvLayout.Block;
+            Codes16(c, out var v0, out var v1, out var v2, out var v3);
+            var p = AdvSimd.Multiply(AdvSimd.LoadVector128(xb), v0);
+            var r = AdvSimd.Multiply(AdvSimd.LoadVector128(xb + 4), v1);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 8), v2);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 12), v3);
+            Codes16(c + 16, out v0, out v1, out v2, out v3);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 16), v0);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 20), v1);
+            p = AdvSimd.FusedMultiplyAdd(p, AdvSimd.LoadVector128(xb + 24), v2);
+            r = AdvSimd.FusedMultiplyAdd(r, AdvSimd.LoadVector128(xb + 28), v3);
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.Add(p, r), Vector128.Create(Q8KvLayout.Scale(blocks, b)));
+        }
+        float sum = Vector128.Sum(acc);
+        int done = full * Q8KvLayout.Block;
+        if (done < n) sum += ScalarIsa.Q8KvDot(x + done, blocks + full * Q8KvLayout.BlockBytes, n - done); // a short last block
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* yb = y + b * Q8KvLayout.Block;
+            var a = Vector128.Create(alpha * Q8KvLayout.Scale(blocks, b));
+            for (int half = 0; half < 2; half++, c += 16, yb += 16)
+            {
+                Codes16(c, out var v0, out var v1, out var v2, out var v3);
+                AdvSimd.Store(yb, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb), a, v0));
+                AdvSimd.Store(yb + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 4), a, v1));
+                AdvSimd.Store(yb + 8, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 8), a, v2));
+                AdvSimd.Store(yb + 12, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yb + 12), a, v3));
+            }
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n) ScalarIsa.AxpyQ8Kv(alpha, blocks + full * Q8KvLayout.BlockBytes, y + done, n - done);
+    }
+
+    // ---------------------------------------------------------------- attention over grouped query heads
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    {
+        Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Exact.Widen8(row + i, out var lo, out var hi); // once for every head
+            a0 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a0, AdvSimd.LoadVector128(q + i), lo), AdvSimd.LoadVector128(q + i + 4), hi);
+            if (heads > 1)
+            {
+                float* x = q + qStride + i;
+                a1 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a1, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+            if (heads > 2)
+            {
+                float* x = q + 2L * qStride + i;
+                a2 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a2, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+            if (heads > 3)
+            {
+                float* x = q + 3L * qStride + i;
+                a3 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a3, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+        }
+        dots[0] = Vector128.Sum(a0);
+        if (heads > 1) dots[1] = Vector128.Sum(a1);
+        if (heads > 2) dots[2] = Vector128.Sum(a2);
+        if (heads > 3) dots[3] = Vector128.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, finite: false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Exact.Widen8(x + i, out var lo, out var hi);
+            for (int h = 0; h < heads; h++)
+            {
+                var a = Vector128.Create(alpha[h]);
+                float* yi = y + (long)h * yStride + i;
+                AdvSimd.Store(yi, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yi), a, lo));
+                AdvSimd.Store(yi + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yi + 4), a, hi));
+            }
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) ScalarIsa.AxpyHalf(alpha[h], x + i, y + (long)h * yStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+    {
+        int full = n / Q8KvLayout.Block;
+        Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* x = q + b * Q8KvLayout.Block;
+            Vector128<float> p0 = default, p1 = default, p2 = default, p3 = default;
+            for (int j = 0; j < Q8KvLayout.Block; j += 16)
+            {
+                Codes16(c + j, out var v0, out var v1, out var v2, out var v3); // once for every head
+                p0 = Dot16(p0, x + j, v0, v1, v2, v3);
+                if (heads > 1) p1 = Dot16(p1, x + qStride + j, v0, v1, v2, v3);
+                if (heads > 2) p2 = Dot16(p2, x + 2L * qStride + j, v0, v1, v2, v3);
+                if (heads > 3) p3 = Dot16(p3, x + 3L * qStride + j, v0, v1, v2, v3);
+            }
+            var d = Vector128.Create(Q8KvLayout.Scale(blocks, b));
+            a0 = AdvSimd.FusedMultiplyAdd(a0, p0, d);
+            if (heads > 1) a1 = AdvSimd.FusedMultiplyAdd(a1, p1, d);
+            if (heads > 2) a2 = AdvSimd.FusedMultiplyAdd(a2, p2, d);
+            if (heads > 3) a3 = AdvSimd.FusedMultiplyAdd(a3, p3, d);
+        }
+        dots[0] = Vector128.Sum(a0);
+        if (heads > 1) dots[1] = Vector128.Sum(a1);
+        if (heads > 2) dots[2] = Vector128.Sum(a2);
+        if (heads > 3) dots[3] = Vector128.Sum(a3);
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                dots[h] += ScalarIsa.Q8KvDot(q + (long)h * qStride + done, blocks + full * Q8KvLayout.BlockBytes, n - done);
+    }
+
+    /// <summary>acc + x[0..16) * (v0, v1, v2, v3), lane-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Dot16(Vector128<float> acc, float* x, Vector128<float> v0, Vector128<float> v1, Vector128<float> v2, Vector128<float> v3)
+    {
+        acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(x), v0);
+        acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(x + 4), v1);
+        acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(x + 8), v2);
+        return AdvSimd.FusedMultiplyAdd(acc, AdvSimd.LoadVector128(x + 12), v3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float scale = Q8KvLayout.Scale(blocks, b);
+            for (int j = 0; j < Q8KvLayout.Block; j += 16)
+            {
+                Codes16(c + j, out var v0, out var v1, out var v2, out var v3);
+                for (int h = 0; h < heads; h++)
+                {
+                    var a = Vector128.Create(alpha[h] * scale);
+                    float* yj = y + (long)h * yStride + b * Q8KvLayout.Block + j;
+                    AdvSimd.Store(yj, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yj), a, v0));
+                    AdvSimd.Store(yj + 4, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yj + 4), a, v1));
+                    AdvSimd.Store(yj + 8, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yj + 8), a, v2));
+                    AdvSimd.Store(yj + 12, AdvSimd.FusedMultiplyAdd(AdvSimd.LoadVector128(yj + 12), a, v3));
+                }
+            }
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                ScalarIsa.AxpyQ8Kv(alpha[h], blocks + full * Q8KvLayout.BlockBytes, y + (long)h * yStride + done, n - done);
+    }
 }

@@ -10,44 +10,78 @@ public enum KvCacheType
     F16,
     /// <summary>float32: exact, twice the memory.</summary>
     F32,
+    /// <summary>
+    /// int8 codes with one float32 scale per 32 values (<see cref="Q8KvLayout"/>): 0.56 of F16's memory for a head
+    /// dimension of 128, read in place by the attention kernel.
+    /// </summary>
+    Q8_0,
 }
 
 /// <summary>
-/// Causal softmax attention of one query head over one sequence's cached keys and values (F16 or F32, read in place):
-/// <c>out = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>. Head vectors are short (64-128 floats), so the per-position
-/// dot and axpy are the instruction set's inlined vector loops rather than library calls, whose fixed cost would
-/// dominate; the softmax over n scores is TensorPrimitives.
+/// Causal softmax attention of one or more query heads that share one KV head (grouped-query attention) over one
+/// sequence's cached keys and values (F16, F32 or Q8_0, read in place): <c>out_h = softmax(q_h . K[0..n) / sqrt(hd)) .
+/// V[0..n)</c>. Up to four query heads go through the cache together, so each cached key and value is widened once for
+/// all of them rather than once per head (at a long context widening, not reading, is what attention costs). Head
+/// vectors are short (64-256 floats), so the per-position dots and axpys are the instruction set's inlined loops rather
+/// than library calls, whose fixed cost would dominate; the softmax over n scores is TensorPrimitives.
 /// </summary>
 internal static unsafe class AttentionKernel
 {
+    /// <summary>Query heads that share one pass over the cache.</summary>
+    public const int MaxHeadsPerPass = 4;
+
     /// <param name="type">Element type of the cached keys and values.</param>
-    /// <param name="q">Query head [hd].</param>
-    /// <param name="keys">First key of this KV head; position p starts at element p * stride.</param>
+    /// <param name="q">Query heads [heads, hd], one after another.</param>
+    /// <param name="heads">Query heads, all attending to this KV head.</param>
+    /// <param name="keys">First key of this KV head; position p starts at byte p * stride.</param>
     /// <param name="values">First value of this KV head, same stride.</param>
-    /// <param name="stride">Elements between positions.</param>
+    /// <param name="stride">Bytes between positions.</param>
     /// <param name="n">Positions to attend to.</param>
     /// <param name="hd">Head dimension.</param>
-    /// <param name="scores">Scratch of at least n floats.</param>
-    /// <param name="output">Output head [hd].</param>
+    /// <param name="scores">Scratch of at least min(heads, 4) * n floats.</param>
+    /// <param name="output">Output heads [heads, hd].</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Attend<TIsa>(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output)
+    public static void Attend<TIsa>(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd,
+        Span<float> scores, float* output)
         where TIsa : struct, IKernelIsa
     {
+        if (scores.Length < Math.Min(heads, MaxHeadsPerPass) * n) throw new ArgumentException("scores is too short", nameof(scores));
         float scale = 1f / MathF.Sqrt(hd);
-        var s = scores[..n];
-        if (type == KvCacheType.F16)
-            for (int p = 0; p < n; p++) s[p] = TIsa.HalfDot((ushort*)keys + (long)p * stride, q, hd, finite: false) * scale;
-        else
-            for (int p = 0; p < n; p++) s[p] = TIsa.Dot(q, (float*)keys + (long)p * stride, hd) * scale;
-        float max = TensorPrimitives.Max(s);
-        TensorPrimitives.Subtract(s, max, s);
-        TensorPrimitives.Exp(s, s);
-        TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
+        float* pass = stackalloc float[MaxHeadsPerPass]; // one position's dots, then its weights, for the heads of a pass
+        fixed (float* sp = scores)
+        {
+            for (int h0 = 0; h0 < heads; h0 += MaxHeadsPerPass)
+            {
+                int g = Math.Min(MaxHeadsPerPass, heads - h0);
+                float* qg = q + (long)h0 * hd;
+                float* og = output + (long)h0 * hd;
+                for (int p = 0; p < n; p++)
+                {
+                    byte* k = keys + (long)p * stride;
+                    if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
+                    else if (type == KvCacheType.Q8_0) TIsa.Q8KvDotHeads(qg, hd, g, k, hd, pass);
+                    else for (int i = 0; i < g; i++) pass[i] = TIsa.Dot(qg + (long)i * hd, (float*)k, hd);
+                    for (int i = 0; i < g; i++) sp[(long)i * n + p] = pass[i] * scale;
+                }
+                for (int i = 0; i < g; i++)
+                {
+                    var s = new Span<float>(sp + (long)i * n, n);
+                    float max = TensorPrimitives.Max(s);
+                    TensorPrimitives.Subtract(s, max, s);
+                    TensorPrimitives.Exp(s, s);
+                    TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
+                }
 
-        new Span<float>(output, hd).Clear();
-        if (type == KvCacheType.F16)
-            for (int p = 0; p < n; p++) TIsa.AxpyHalf(s[p], (ushort*)values + (long)p * stride, output, hd);
-        else
-            for (int p = 0; p < n; p++) TIsa.Axpy(s[p], (float*)values + (long)p * stride, output, hd);
+                new Span<float>(og, g * hd).Clear();
+                for (int p = 0; p < n; p++)
+                {
+                    for (int i = 0; i < g; i++) pass[i] = sp[(long)i * n + p];
+                    byte* v = values + (long)p * stride;
+                    if (type == KvCacheType.F16) TIsa.AxpyHalfHeads(pass, (ushort*)v, og, hd, g, hd);
+                    else if (type == KvCacheType.Q8_0) TIsa.AxpyQ8KvHeads(pass, v, og, hd, g, hd);
+                    else for (int i = 0; i < g; i++) TIsa.Axpy(pass[i], (float*)v, og + (long)i * hd, hd);
+                }
+            }
+        }
     }
 }

@@ -378,4 +378,156 @@ internal unsafe struct Avx2Isa : IKernelIsa
         for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Widen(x + i), Avx.LoadVector256(y + i)));
         ScalarIsa.AxpyHalf(alpha, x + i, y + i, n - i);
     }
+
+    // ---------------------------------------------------------------- Q8_0 KV cache
+
+    /// <summary>Eight int8 codes to eight floats (vpmovsxbd from memory, vcvtdq2ps).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Codes8(sbyte* c) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < full; b++)
+        {
+            // The block's dot in 8 lanes, then one FMA by its scale: the blocks' chains are independent.
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* xb = x + b * Q8KvLayout.Block;
+            var p = Avx.Multiply(Avx.LoadVector256(xb), Codes8(c));
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 8), Codes8(c + 8), p);
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 16), Codes8(c + 16), p);
+            p = Fma.MultiplyAdd(Avx.LoadVector256(xb + 24), Codes8(c + 24), p);
+            acc = Fma.MultiplyAdd(p, Vector256.Create(Q8KvLayout.Scale(blocks, b)), acc);
+        }
+        float sum = Vector256.Sum(acc);
+        int done = full * Q8KvLayout.Block;
+        if (done < n) sum += ScalarIsa.Q8KvDot(x + done, blocks + full * Q8KvLayout.BlockBytes, n - done); // a short last block
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* yb = y + b * Q8KvLayout.Block;
+            var a = Vector256.Create(alpha * Q8KvLayout.Scale(blocks, b));
+            Avx.Store(yb, Fma.MultiplyAdd(a, Codes8(c), Avx.LoadVector256(yb)));
+            Avx.Store(yb + 8, Fma.MultiplyAdd(a, Codes8(c + 8), Avx.LoadVector256(yb + 8)));
+            Avx.Store(yb + 16, Fma.MultiplyAdd(a, Codes8(c + 16), Avx.LoadVector256(yb + 16)));
+            Avx.Store(yb + 24, Fma.MultiplyAdd(a, Codes8(c + 24), Avx.LoadVector256(yb + 24)));
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n) ScalarIsa.AxpyQ8Kv(alpha, blocks + full * Q8KvLayout.BlockBytes, y + done, n - done);
+    }
+
+    // ---------------------------------------------------------------- attention over grouped query heads
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Widen(row + i); // once for every head
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(Avx.LoadVector256(q + 3L * qStride + i), w, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, finite: false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
+    {
+        var v0 = Vector256.Create(alpha[0]);
+        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
+        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
+        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Widen(x + i);
+            float* yi = y + i;
+            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
+            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
+            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
+            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) ScalarIsa.AxpyHalf(alpha[h], x + i, y + (long)h * yStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+    {
+        int full = n / Q8KvLayout.Block;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* x = q + b * Q8KvLayout.Block;
+            Vector256<float> p0 = default, p1 = default, p2 = default, p3 = default;
+            for (int j = 0; j < Q8KvLayout.Block; j += 8)
+            {
+                var w = Codes8(c + j); // once for every head
+                p0 = Fma.MultiplyAdd(Avx.LoadVector256(x + j), w, p0);
+                if (heads > 1) p1 = Fma.MultiplyAdd(Avx.LoadVector256(x + qStride + j), w, p1);
+                if (heads > 2) p2 = Fma.MultiplyAdd(Avx.LoadVector256(x + 2L * qStride + j), w, p2);
+                if (heads > 3) p3 = Fma.MultiplyAdd(Avx.LoadVector256(x + 3L * qStride + j), w, p3);
+            }
+            var d = Vector256.Create(Q8KvLayout.Scale(blocks, b));
+            a0 = Fma.MultiplyAdd(p0, d, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(p1, d, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(p2, d, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(p3, d, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                dots[h] += ScalarIsa.Q8KvDot(q + (long)h * qStride + done, blocks + full * Q8KvLayout.BlockBytes, n - done);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float scale = Q8KvLayout.Scale(blocks, b);
+            var v0 = Vector256.Create(alpha[0] * scale);
+            var v1 = Vector256.Create(heads > 1 ? alpha[1] * scale : 0);
+            var v2 = Vector256.Create(heads > 2 ? alpha[2] * scale : 0);
+            var v3 = Vector256.Create(heads > 3 ? alpha[3] * scale : 0);
+            for (int j = 0; j < Q8KvLayout.Block; j += 8)
+            {
+                var w = Codes8(c + j);
+                float* yj = y + b * Q8KvLayout.Block + j;
+                Avx.Store(yj, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yj)));
+                if (heads > 1) Avx.Store(yj + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yj + yStride)));
+                if (heads > 2) Avx.Store(yj + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yj + 2L * yStride)));
+                if (heads > 3) Avx.Store(yj + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yj + 3L * yStride)));
+            }
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                ScalarIsa.AxpyQ8Kv(alpha[h], blocks + full * Q8KvLayout.BlockBytes, y + (long)h * yStride + done, n - done);
+    }
 }

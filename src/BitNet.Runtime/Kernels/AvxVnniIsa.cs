@@ -189,4 +189,26 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => Avx2Isa.AxpyHalf(alpha, x, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n) => Avx2Isa.Q8KvDot(x, blocks, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => Avx2Isa.AxpyQ8Kv(alpha, blocks, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
+        Avx2Isa.HalfDotHeads(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
+        Avx2Isa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) =>
+        Avx2Isa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) =>
+        Avx2Isa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
 }

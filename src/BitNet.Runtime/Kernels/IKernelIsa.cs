@@ -57,4 +57,25 @@ internal unsafe interface IKernelIsa
 
     /// <summary>y += alpha * x over n F16 elements (raw bits), exact half widening.</summary>
     static abstract void AxpyHalf(float alpha, ushort* x, float* y, int n);
+
+    /// <summary>Dot of n floats with one Q8_0 KV head vector (<see cref="Q8KvLayout"/>: 32 codes + float scale per block).</summary>
+    static abstract float Q8KvDot(float* x, byte* blocks, int n);
+
+    /// <summary>y += alpha * (one Q8_0 KV head vector of n elements).</summary>
+    static abstract void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n);
+
+    // Grouped-query attention: up to four query heads share one KV head, so each cached vector is widened once for all
+    // of them. q (and y) of head h start at h * stride; 1 <= heads <= 4.
+
+    /// <summary>dots[h] = HalfDot(row, q + h * qStride, n) for h &lt; heads, exact half widening.</summary>
+    static abstract void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots);
+
+    /// <summary>y + h * yStride += alpha[h] * x (n F16 elements) for h &lt; heads.</summary>
+    static abstract void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n);
+
+    /// <summary>dots[h] = Q8KvDot(q + h * qStride, blocks, n) for h &lt; heads.</summary>
+    static abstract void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots);
+
+    /// <summary>y + h * yStride += alpha[h] * (one Q8_0 KV head vector of n elements) for h &lt; heads.</summary>
+    static abstract void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n);
 }

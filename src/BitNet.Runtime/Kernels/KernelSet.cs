@@ -41,11 +41,12 @@ public abstract unsafe class KernelSet
     public abstract float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q);
 
     /// <summary>
-    /// Causal softmax attention of one query head over n cached positions:
-    /// <c>output = softmax(q . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key starts at element p * stride of
-    /// <paramref name="keys"/>, whose elements are <paramref name="type"/>.
+    /// Causal softmax attention of <paramref name="heads"/> query heads (consecutive in q and output) that share one KV
+    /// head, over n cached positions: <c>output_h = softmax(q_h . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key
+    /// starts at byte p * stride of <paramref name="keys"/> and is stored as <paramref name="type"/> (Q8_0:
+    /// <see cref="Q8KvLayout"/> blocks). <paramref name="scores"/> holds at least min(heads, 4) * n floats.
     /// </summary>
-    public abstract void Attend(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
+    public abstract void Attend(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
 
     public override string ToString() => Name;
 
@@ -110,7 +111,7 @@ public abstract unsafe class KernelSet
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void Attend(KvCacheType type, float* q, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output) =>
-            AttentionKernel.Attend<TIsa>(type, q, keys, values, stride, n, hd, scores, output);
+        public override void Attend(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output) =>
+            AttentionKernel.Attend<TIsa>(type, q, heads, keys, values, stride, n, hd, scores, output);
     }
 }

@@ -117,4 +117,49 @@ internal unsafe struct ScalarIsa : IKernelIsa
     {
         for (int i = 0; i < n; i++) y[i] += alpha * (float)BitConverter.UInt16BitsToHalf(x[i]);
     }
+
+    public static float Q8KvDot(float* x, byte* blocks, int n)
+    {
+        float sum = 0;
+        for (int start = 0, b = 0; start < n; start += Q8KvLayout.Block, b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            int count = Math.Min(Q8KvLayout.Block, n - start);
+            float part = 0;
+            for (int i = 0; i < count; i++) part += x[start + i] * c[i];
+            sum += part * Q8KvLayout.Scale(blocks, b);
+        }
+        return sum;
+    }
+
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n)
+    {
+        for (int start = 0, b = 0; start < n; start += Q8KvLayout.Block, b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            int count = Math.Min(Q8KvLayout.Block, n - start);
+            float a = alpha * Q8KvLayout.Scale(blocks, b);
+            for (int i = 0; i < count; i++) y[start + i] += a * c[i];
+        }
+    }
+
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = HalfDot(row, q + (long)h * qStride, n, finite: false);
+    }
+
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) AxpyHalf(alpha[h], x, y + (long)h * yStride, n);
+    }
+
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = Q8KvDot(q + (long)h * qStride, blocks, n);
+    }
+
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) AxpyQ8Kv(alpha[h], blocks, y + (long)h * yStride, n);
+    }
 }

@@ -123,7 +123,12 @@ public sealed unsafe partial class Transformer
         var work = _s.AttentionWork;
         work.Cache = cache;
         work.Layer = layer;
-        _pool.Run(work, tokens * _c.Heads);
+        // A work item is the query heads of one KV head (they share each widened key and value), halved while that
+        // leaves the threads too few items to share (a single decoded token of a model with few KV heads).
+        int heads = _c.Heads / _c.KvHeads;
+        while (heads % 2 == 0 && tokens * (_c.Heads / heads) < 2 * _pool.ThreadCount) heads /= 2;
+        work.HeadsPerItem = heads;
+        _pool.Run(work, tokens * (_c.Heads / heads));
         Record(ForwardProfile.Stage.Attention, start);
     }
 
@@ -198,31 +203,35 @@ public sealed unsafe partial class Transformer
         }
     }
 
-    /// <summary>One (token, head) pair per index: causal softmax attention over that sequence's cached positions.</summary>
+    /// <summary>One (token, group of query heads of one KV head) per index: causal softmax attention over that sequence's cached positions.</summary>
     private sealed class AttentionWork(Transformer owner) : IParallelWork
     {
         [ThreadStatic] private static float[]? t_scores;
 
         public KvCachePool? Cache;
         public int Layer;
+        public int HeadsPerItem = 1;
 
 [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             var c = owner._c;
             var s = owner._s;
-            int t = index / c.Heads, h = index % c.Heads;
-            int hd = c.HeadDim, kvd = c.KvDim;
+            int items = c.Heads / HeadsPerItem;
+            int t = index / items, h = index % items * HeadsPerItem;
+            int hd = c.HeadDim;
             int g = h / (c.Heads / c.KvHeads);
             int n = s.Positions[t] + 1;
-            if (t_scores is null || t_scores.Length < n) t_scores = new float[Math.Max(n, 256) * 2];
-            var scores = t_scores.AsSpan(0, n);
+            int need = n * Math.Min(HeadsPerItem, AttentionKernel.MaxHeadsPerPass);
+            if (t_scores is null || t_scores.Length < need) t_scores = new float[Math.Max(need, 1024) * 2];
+            var scores = t_scores.AsSpan(0, need);
 
             var cache = Cache!;
-            long head = (long)g * hd * cache.ElementBytes;
+            long head = (long)g * cache.HeadBytes;
             byte* keys = cache.Keys(s.Slots[t], Layer) + head;
             byte* values = cache.Values(s.Slots[t], Layer) + head;
-            owner._w.Kernels.Attend(cache.Type, s.Q + (long)t * c.QDim + h * hd, keys, values, kvd, n, hd, scores, s.Att + (long)t * c.QDim + h * hd);
+            owner._w.Kernels.Attend(cache.Type, s.Q + (long)t * c.QDim + h * hd, HeadsPerItem, keys, values, (int)cache.PositionBytes, n, hd,
+                scores, s.Att + (long)t * c.QDim + h * hd);
         }
     }
 

@@ -43,7 +43,7 @@ internal static class GgufTokenizerLoader
         bool llama3Vocabulary = Llama3Vocabulary.Matches(tokens);
         // The official 2B4T GGUF has no 'pre' key: its Llama-3 vocabulary still needs the Llama-3 regex.
         bool llama3 = PreTokenizerPatterns.IsLlama3Name(pre) || (pre is null && llama3Vocabulary);
-        Regex regex = llama3 ? PreTokenizerPatterns.Llama3() : PreTokenizerPatterns.Gpt2();
+        Regex regex = PreTokenizerPatterns.ForName(pre, llama3Vocabulary);
 
         var builder = new TokenTable.Builder(tokens.Length);
         for (int id = 0; id < tokens.Length; id++)

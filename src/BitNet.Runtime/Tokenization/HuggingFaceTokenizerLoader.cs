@@ -158,7 +158,8 @@ public static class HuggingFaceTokenizerLoader
             ? seq.EnumerateArray().ToList()
             : [pre];
         string? regex = null;
-        bool byteLevel = false, byteLevelRegex = false;
+        bool byteLevel = false, byteLevelRegex = false, punctuation = false;
+        bool? individualDigits = null;
         foreach (var p in list)
         {
             switch (p.ValueKind == JsonValueKind.Object ? Weights.Json.String(p, "type") : null)
@@ -173,11 +174,34 @@ public static class HuggingFaceTokenizerLoader
                     if (Weights.Json.Bool(p, "add_prefix_space") == true)
                         throw new InvalidDataException("ByteLevel add_prefix_space is not supported");
                     break;
+                case "Punctuation":
+                    // Only before the ByteLevel regex does it change the split the way the combined regexes assume.
+                    if (byteLevel) throw new InvalidDataException("a Punctuation pre-tokenizer after ByteLevel is not supported");
+                    string behavior = Weights.Json.String(p, "behavior") ?? "Isolated";
+                    if (behavior != "Contiguous")
+                        throw new InvalidDataException($"Punctuation behavior '{behavior}' is not supported (only Contiguous, as Falcon's tokenizers use)");
+                    punctuation = true;
+                    break;
+                case "Digits":
+                    // Digits commutes with the other steps (numbers are neither punctuation nor joined across it).
+                    individualDigits = Weights.Json.Bool(p, "individual_digits") ?? false;
+                    break;
                 default:
                     throw new InvalidDataException($"pre-tokenizer {p.GetRawText()[..Math.Min(80, p.GetRawText().Length)]} is not supported");
             }
         }
         if (!byteLevel) throw new InvalidDataException("the pre-tokenizer has no ByteLevel step: not a byte-level BPE tokenizer");
+        if (punctuation || individualDigits is not null)
+        {
+            if (!punctuation || regex is not null || !byteLevelRegex)
+                throw new InvalidDataException("Punctuation and Digits pre-tokenizers are supported only as Punctuation (Contiguous) + ByteLevel (use_regex) + Digits");
+            return individualDigits switch
+            {
+                null => PreTokenizerPatterns.PunctuationGpt2Name,
+                true => PreTokenizerPatterns.PunctuationGpt2DigitsName,
+                false => PreTokenizerPatterns.PunctuationGpt2DigitRunsName,
+            };
+        }
         if (regex is null) return byteLevelRegex ? "gpt2" : throw new InvalidDataException("a ByteLevel pre-tokenizer without a regex is not supported");
         if (byteLevelRegex) throw new InvalidDataException("a Split regex followed by the ByteLevel regex is not supported");
         if (regex == Llama3CaseInsensitive || regex == PreTokenizerPatterns.Llama3().ToString()) return "llama-bpe";

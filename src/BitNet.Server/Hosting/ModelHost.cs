@@ -236,11 +236,12 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         _model?.Dispose();
     }
 
-    /// <summary>"f16" / "f32" (any case); null for anything else.</summary>
+    /// <summary>"f16" / "f32" / "q8_0" (any case); null for anything else.</summary>
     public static KvCacheType? ParseKvCacheType(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         "" or null or "f16" => KvCacheType.F16,
         "f32" => KvCacheType.F32,
+        "q8_0" => KvCacheType.Q8_0,
         _ => null,
     };
 }

@@ -244,7 +244,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             catch (ArgumentException e) { errors.Add($"{Describe("BitNet:Kernels")}: {e.Message}"); }
         }
         if (ModelHost.ParseKvCacheType(o.KvCacheType) is null)
-            errors.Add($"{Describe("BitNet:KvCacheType")}: '{o.KvCacheType}' is not one of f16, f32");
+            errors.Add($"{Describe("BitNet:KvCacheType")}: '{o.KvCacheType}' is not one of f16, f32, q8_0");
         if (o.DefaultMaxTokens > o.MaxTokensCap)
             errors.Add($"{Describe("BitNet:DefaultMaxTokens")}: {o.DefaultMaxTokens} exceeds BitNet:MaxTokensCap ({o.MaxTokensCap})");
         foreach (var origin in o.CorsOrigins)

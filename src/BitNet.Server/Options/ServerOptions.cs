@@ -28,7 +28,7 @@ public sealed class ServerOptions
     /// <summary>Kernel variant (auto, AVX-VNNI, AVX2, AdvSimd+Dp, AdvSimd, scalar); empty = $BITNET_KERNELS, else the best this CPU runs.</summary>
     public string Kernels { get; set; } = "";
 
-    /// <summary>KV cache storage: f16 (default) or f32.</summary>
+    /// <summary>KV cache storage: f16 (default), f32 or q8_0.</summary>
     public string KvCacheType { get; set; } = "f16";
 
     /// <summary>Tokens per engine step (decode tokens plus prompt chunks).</summary>

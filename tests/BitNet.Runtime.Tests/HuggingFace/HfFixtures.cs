@@ -16,7 +16,8 @@ internal sealed class HfFixtures : IDisposable
     /// <summary>A copy of <paramref name="source"/> with config.json edited, and tensors rewritten by <paramref name="rewrite"/>
     /// (name, dtype, shape, bytes) -> bytes, optionally split into <paramref name="shards"/> files with an index.</summary>
     public string Variant(string name, string source, Action<JsonObject>? editConfig = null,
-        Func<SafetensorsWriter.Entry, SafetensorsWriter.Entry?>? rewrite = null, int shards = 1)
+        Func<SafetensorsWriter.Entry, SafetensorsWriter.Entry?>? rewrite = null, int shards = 1,
+        Func<SafetensorsWriter.Entry, SafetensorsWriter.Entry?>? add = null)
     {
         string dir = Path.Combine(Root, name);
         Directory.CreateDirectory(dir);
@@ -37,6 +38,7 @@ internal sealed class HfFixtures : IDisposable
                 var e = new SafetensorsWriter.Entry(t.Name, t.Dtype, t.Shape, file.GetData(t).ToArray());
                 var r = rewrite is null ? e : rewrite(e);
                 if (r is not null) entries.Add(r);
+                if (add?.Invoke(e) is { } extra) entries.Add(extra); // a tensor derived from this one (e.g. an untied head)
             }
         }
         if (shards == 1)
@@ -65,6 +67,19 @@ internal sealed class HfFixtures : IDisposable
         Assert.Equal("F32", e.Dtype);
         float s = BitConverter.ToSingle(e.Data);
         return e with { Data = BitConverter.GetBytes(1f / s) };
+    }
+
+    /// <summary>F32 tensor bytes as BF16, rounded to nearest even (what torch's .to(bfloat16) does).</summary>
+    public static byte[] ToBf16(byte[] f32)
+    {
+        var bf16 = new byte[f32.Length / 2];
+        for (int i = 0; i < f32.Length / 4; i++)
+        {
+            uint bits = BitConverter.ToUInt32(f32, i * 4);
+            ushort half = (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+            BitConverter.TryWriteBytes(bf16.AsSpan(i * 2), half);
+        }
+        return bf16;
     }
 
     public void Dispose()

@@ -83,10 +83,11 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
     [Theory]
     [InlineData("stories3m", "stories3m-i2_s.gguf")]
     [InlineData("tiny-llama", "tiny-llama-tq2_0.gguf")]
-    public void F16AndF32KvCachesBothPassAndF16HalvesTheMemory(string dir, string file)
+    [InlineData("tiny-random", "tiny-b158-i2_s.gguf")]
+    public void F16F32AndQ8KvCachesAllPassAndTheSmallerOnesSaveMemory(string dir, string file)
     {
         string path = TestPaths.SharedFile("reference", dir, file);
-        foreach (var kv in new[] { Runtime.Kernels.KvCacheType.F32, Runtime.Kernels.KvCacheType.F16 })
+        foreach (var kv in new[] { Runtime.Kernels.KvCacheType.F32, Runtime.Kernels.KvCacheType.F16, Runtime.Kernels.KvCacheType.Q8_0 })
         {
             foreach (var r in ReferenceCheck.Run(path, Cases(dir), kvCache: kv))
             {
@@ -95,10 +96,17 @@ public sealed class ReferenceModelTests(ITestOutputHelper output)
             }
         }
         using var model = Runtime.Model.BitNetModel.Load(path);
-        using var f16 = new Runtime.KvCache.KvCachePool(model.Config, 2, 64, Runtime.Kernels.KvCacheType.F16);
-        using var f32 = new Runtime.KvCache.KvCachePool(model.Config, 2, 64, Runtime.Kernels.KvCacheType.F32);
+        var c = model.Config;
+        using var f16 = new Runtime.KvCache.KvCachePool(c, 2, 64, Runtime.Kernels.KvCacheType.F16);
+        using var f32 = new Runtime.KvCache.KvCachePool(c, 2, 64, Runtime.Kernels.KvCacheType.F32);
+        using var q8 = new Runtime.KvCache.KvCachePool(c, 2, 64, Runtime.Kernels.KvCacheType.Q8_0);
         Assert.Equal(2 * f16.BytesPerPosition, f32.BytesPerPosition);
-        Assert.Equal(2L * model.Config.Layers * model.Config.KvDim * 2, f16.BytesPerPosition);
+        Assert.Equal(2L * c.Layers * c.KvDim * 2, f16.BytesPerPosition);
+        // Q8_0: per KV head, ceil(hd / 32) blocks of 32 codes + a float scale.
+        Assert.Equal(2L * c.Layers * c.KvHeads * ((c.HeadDim + 31) / 32) * 36, q8.BytesPerPosition);
+        Assert.True(q8.BytesPerPosition < f16.BytesPerPosition);
+        foreach (var pool in new[] { f16, f32, q8 })
+            Assert.Equal(pool.BytesPerSlot * 2, Runtime.KvCache.KvCachePool.BytesFor(c, 2, 64, pool.Type));
     }
 
     [Fact]

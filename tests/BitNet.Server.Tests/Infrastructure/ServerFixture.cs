@@ -133,3 +133,13 @@ public sealed class ScalarKernelsServer : ServerFixture
         ["BitNet:KvCacheType"] = "f32",
     };
 }
+
+/// <summary>A Q8_0 KV cache, chosen by setting.</summary>
+public sealed class Q8KvCacheServer : ServerFixture
+{
+    protected override IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        ["BitNet:Parallel"] = "2",
+        ["BitNet:KvCacheType"] = "Q8_0",
+    };
+}
