@@ -120,6 +120,7 @@ public static class ServerSetup
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         builder.Services.AddSingleton<GenerationService>();
+        builder.Services.AddSingleton<ResponseStore>(); // /v1/responses: stored responses for GET and previous_response_id
         int grace = builder.Configuration.GetValue($"{ServerOptions.Section}:{nameof(ServerOptions.ShutdownGraceSeconds)}", 20);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(grace + 10));
         return builder;
@@ -180,6 +181,7 @@ public static class ServerSetup
         var v1 = app.MapGroup("/v1").RequireCors(CorsPolicy);
         v1.MapChatCompletions();
         v1.MapCompletions();
+        v1.MapResponses();
         v1.MapModels();
         app.MapTokenize();
         app.MapHealth();
