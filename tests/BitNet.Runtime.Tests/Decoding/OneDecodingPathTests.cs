@@ -157,3 +157,70 @@ public sealed class OneDecodingPathTests(StoriesModelFixture fixture) : IClassFi
         return text.ToString();
     }
 }
+
+/// <summary>
+/// The decoding path adds no allocation per token to what its parts need (the sampler's are zero after warm-up, see
+/// SamplerAllocationTests; the detokenizer's are the strings it returns): the decoder's steps allocate exactly what the
+/// same sampler, detokenizer and stop matcher driven by hand allocate over the same tokens.
+/// </summary>
+public sealed class TokenDecoderAllocationTests(StoriesModelFixture fixture) : IClassFixture<StoriesModelFixture>
+{
+    [Fact]
+    public void A_step_allocates_no_more_than_its_parts()
+    {
+        var tokenizer = fixture.Tokenizer;
+        int vocab = fixture.Model.Config.Vocab;
+        var random = new Random(3);
+        var rows = new float[8][];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            rows[r] = new float[vocab];
+            for (int i = 0; i < vocab; i++) rows[r][i] = (float)(random.NextDouble() * 8);
+        }
+        string[] stops = ["\uD800never"];
+        var parameters = new SamplingParameters { Temperature = 1, Seed = 1 };
+        var work = new float[vocab];
+
+        // No stop tokens and a stop string that never matches: the sequence never ends, every step runs every rule.
+        var decoder = new TokenDecoder(new DecodingRules { StopStrings = stops }, new Sampler(vocab, parameters),
+            tokenizer.CreateOutputDetokenizer(atSequenceStart: false));
+        var sampler = new Sampler(vocab, parameters);
+        var detokenizer = tokenizer.CreateOutputDetokenizer(atSequenceStart: false);
+        var matcher = new StopStringMatcher(stops);
+        var byDecoder = new List<int>(700);
+        var byHand = new List<int>(700);
+        for (int i = 0; i < 100; i++) // warm-up: JIT, lazily sized buffers
+        {
+            byDecoder.Add(DecoderStep(decoder, rows, work, i));
+            byHand.Add(HandStep(sampler, detokenizer, matcher, rows, work, i));
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 600; i++) byDecoder.Add(DecoderStep(decoder, rows, work, i));
+        long decoderBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 100; i < 600; i++) byHand.Add(HandStep(sampler, detokenizer, matcher, rows, work, i));
+        long handBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(byHand, byDecoder);
+        Assert.Equal(handBytes, decoderBytes);
+    }
+
+    private static int DecoderStep(TokenDecoder decoder, float[][] rows, float[] work, int i)
+    {
+        rows[i % rows.Length].CopyTo(work, 0);
+        var step = decoder.Next(work, 1000);
+        if (step.Ended) throw new InvalidOperationException("ended");
+        return step.Token;
+    }
+
+    private static int HandStep(Sampler sampler, BitNet.Runtime.Tokenization.StreamingDetokenizer detokenizer, StopStringMatcher matcher,
+        float[][] rows, float[] work, int i)
+    {
+        rows[i % rows.Length].CopyTo(work, 0);
+        int token = sampler.Sample(work);
+        sampler.Accept(token);
+        if (matcher.Push(detokenizer.Append(token)).Stopped) throw new InvalidOperationException("stopped");
+        return token;
+    }
+}
