@@ -14,7 +14,7 @@ namespace BitNet.Benchmarks;
 [MemoryDiagnoser]
 public class GrammarMaskBenchmarks
 {
-    private const string Schema = """
+    internal const string Schema = """
         {"type":"object","properties":{
           "id":{"type":"string","format":"uuid"},
           "placed":{"type":"string","format":"date-time"},
@@ -79,7 +79,7 @@ public class GrammarMaskBenchmarks
         return total;
     }
 
-    private static string SharedFolder()
+    internal static string SharedFolder()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "BitNet.Server.sln"))) return Path.Combine(dir.FullName, "..", "shared");

@@ -34,7 +34,7 @@ try
     app.UseSwaggerUI();
     app.UseDefaultFiles();
     app.UseStaticFiles();                           // the demo chat page at /
-    app.MapApi();                                   // /v1/chat/completions, /v1/completions, /v1/models, /tokenize, /health, /metrics
+    app.MapApi();                                   // /v1/chat/completions, /v1/completions, /v1/responses, /v1/models, /tokenize, /health, /metrics
 
     app.RunServer();                                // binds the listen address, then the model loads
     return 0;

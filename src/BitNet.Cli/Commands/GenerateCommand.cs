@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using BitNet.Cli.Text;
+using BitNet.Runtime.Grammar;
 using BitNet.Runtime.Model;
 using BitNet.Runtime.Sampling;
 using BitNet.Runtime.Threading;
@@ -36,9 +37,11 @@ public static class GenerateCommand
         var threads = CommonOptions.Threads();
         var ctx = new Option<int>("--ctx-size", "-c") { Description = "Context length (default: the model's)" };
         var profile = new Option<bool>("--profile") { Description = "Print where decode time goes, per step kind" };
+        var json = new Option<bool>("--json") { Description = "With --prompt: the continuation is one JSON object (grammar-constrained)" };
+        var schema = new Option<string>("--schema") { Description = "With --prompt: the continuation is a JSON value valid under this JSON Schema file" };
         var cmd = new Command("generate", "Continue a prompt (token ids as JSON, or text streamed)")
         {
-            model, tokens, prompt, count, noPrompt, threads, ctx, profile,
+            model, tokens, prompt, count, noPrompt, threads, ctx, profile, json, schema,
         };
         sampling.AddTo(cmd);
         cmd.SetAction(r => CliRunner.Run(() =>
@@ -53,10 +56,12 @@ public static class GenerateCommand
                 if (sampling.FirstGiven(r, exceptTemperature: true) is { } flag)
                     throw new CliException($"{flag} needs --prompt (--tokens decodes greedily)");
                 if (r.GetResult(noPrompt) is { Implicit: false }) throw new CliException("--no-display-prompt needs --prompt");
+                if (r.GetValue(json) || r.GetValue(schema) is not null) throw new CliException("--json and --schema need --prompt");
                 float temp = r.GetValue(sampling.Temperature) ?? 0f;
                 return RunTokens(r.GetValue(model)!, tokenList, n, temp, threadCount, context, r.GetValue(profile));
             }
-            return RunPrompt(r.GetValue(model)!, text!, n, sampling, r, !r.GetValue(noPrompt), threadCount, context, r.GetValue(profile));
+            var grammar = Grammar(r.GetValue(json), r.GetValue(schema));
+            return RunPrompt(r.GetValue(model)!, text!, n, sampling, r, !r.GetValue(noPrompt), threadCount, context, r.GetValue(profile), grammar);
         }));
         return cmd;
     }
@@ -98,7 +103,7 @@ public static class GenerateCommand
     }
 
     private static int RunPrompt(string modelPath, string text, int n, SamplingOptions sampling, ParseResult r,
-        bool displayPrompt, int threads, int ctx, bool profile)
+        bool displayPrompt, int threads, int ctx, bool profile, JsonGrammar? grammar)
     {
         if (n < -1) throw new CliException("-n must be >= 0, or -1 for no limit");
         var stopStrings = sampling.StopStrings(r);
@@ -131,7 +136,7 @@ public static class GenerateCommand
         var logits = session.Feed(prompt);
         double prefillMs = sw.Elapsed.TotalMilliseconds;
         if (profile) session.Profile = new ForwardProfile();
-        var result = generator.Generate(logits, sampler, n, detokenizer, stdout);
+        var result = generator.Generate(logits, sampler, n, detokenizer, stdout, grammar: grammar);
         stdout.WriteLine();
 
         double decodeMs = result.Elapsed.TotalMilliseconds;
@@ -143,12 +148,42 @@ public static class GenerateCommand
         return 0;
     }
 
+    /// <summary>--json: any JSON object; --schema FILE: the values of that schema (compiled once, checked here).</summary>
+    private static JsonGrammar? Grammar(bool json, string? schemaFile)
+    {
+        if (json && schemaFile is not null) throw new CliException("--json and --schema are mutually exclusive");
+        if (json) return JsonGrammar.AnyJsonObject();
+        if (schemaFile is null) return null;
+        string text;
+        try
+        {
+            text = File.ReadAllText(schemaFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--schema {schemaFile}: {e.Message}");
+        }
+        try
+        {
+            return JsonGrammar.FromSchema(text);
+        }
+        catch (SchemaNotSupportedException e)
+        {
+            throw new CliException($"--schema {schemaFile}: {e.Message}");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new CliException($"--schema {schemaFile}: not a usable JSON Schema ({e.Message})");
+        }
+    }
+
     internal static string StopName(GenerationStop stop) => stop switch
     {
         GenerationStop.EndOfGeneration => "end of text",
         GenerationStop.TokenLimit => "token limit",
         GenerationStop.ContextFull => "context full",
         GenerationStop.StopString => "stop string",
+        GenerationStop.ValueComplete => "value complete",
         _ => "cancelled",
     };
 

@@ -187,15 +187,14 @@ public sealed class ChatLoop
         var prefill = watch.Elapsed;
         _sampler.AcceptPrompt(prompt.AsSpan(reused));
 
-        // The header already ends the line ("Assistant:" / "Assistant: "): leading blanks of the answer are layout.
-        var answerOutput = new LeadingWhitespaceTrimmer(output);
+        // The header already ends the line ("Assistant:" / "Assistant: "): the decoder drops the answer's leading blanks.
         var detokenizer = _tokenizer.CreateOutputDetokenizer(atSequenceStart: false);
         _answerCancellation = new CancellationTokenSource();
         GenerationResult answer;
         _answering = true;
         try
         {
-            answer = _generator.Generate(logits, _sampler, _options.MaxAnswerTokens, detokenizer, answerOutput, _answerCancellation.Token,
+            answer = _generator.Generate(logits, _sampler, _options.MaxAnswerTokens, detokenizer, output, _answerCancellation.Token,
                 _tokenizer.AnswerStartExclusions);
         }
         finally
@@ -253,34 +252,5 @@ public sealed class ChatLoop
         _session.Reset();
         _cached.Clear();
         return 0;
-    }
-
-    /// <summary>Forwards text, dropping whitespace until the first visible character.</summary>
-    private sealed class LeadingWhitespaceTrimmer(TextWriter inner) : TextWriter
-    {
-        private bool _started;
-
-        public override System.Text.Encoding Encoding => inner.Encoding;
-
-        public override void Write(char value)
-        {
-            if (!_started && char.IsWhiteSpace(value)) return;
-            _started = true;
-            inner.Write(value);
-        }
-
-        public override void Write(string? value)
-        {
-            if (string.IsNullOrEmpty(value)) return;
-            if (!_started)
-            {
-                value = value.TrimStart();
-                if (value.Length == 0) return;
-                _started = true;
-            }
-            inner.Write(value);
-        }
-
-        public override void Flush() => inner.Flush();
     }
 }

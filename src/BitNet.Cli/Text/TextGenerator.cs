@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using BitNet.Runtime.Decoding;
+using BitNet.Runtime.Grammar;
 using BitNet.Runtime.Model;
 using BitNet.Runtime.Sampling;
 using BitNet.Runtime.Tokenization;
@@ -22,6 +24,9 @@ public enum GenerationStop
 
     /// <summary>The caller cancelled (Ctrl-C in chat).</summary>
     Cancelled,
+
+    /// <summary>The structured value (--json, --schema) is complete.</summary>
+    ValueComplete,
 }
 
 /// <summary>What one <see cref="TextGenerator.Generate"/> produced.</summary>
@@ -37,9 +42,10 @@ public sealed record GenerationResult(IReadOnlyList<int> Tokens, int FedCount, s
 }
 
 /// <summary>
-/// The decode loop the text commands share: sample a token, stream the characters it completes (never half a UTF-8
-/// character, never any part of a stop string), feed it, repeat until an end-of-generation token, a stop string, the
-/// token limit, a full context or cancellation.
+/// The CLI's decode loop around the runtime's one decoding path (<see cref="TokenDecoder"/>, which the server's engine
+/// drives too): the decoder samples and applies the rules (end-of-generation, stop strings, limit, context, a chat
+/// answer's start, a grammar); this loop streams the text it releases and feeds the session until the decoder ends the
+/// sequence or the caller cancels.
 /// </summary>
 public sealed class TextGenerator
 {
@@ -73,11 +79,12 @@ public sealed class TextGenerator
     /// <summary>
     /// Generates from <paramref name="logits"/> (the session's output for its last fed token) at most
     /// <paramref name="maxTokens"/> tokens (negative = until something else stops it), writing text to
-    /// <paramref name="output"/> through <paramref name="detokenizer"/>. <paramref name="excludedAtStart"/> (a chat
-    /// answer's <see cref="TextTokenizer.AnswerStartExclusions"/>) are never sampled before the first visible character.
+    /// <paramref name="output"/> through <paramref name="detokenizer"/>. <paramref name="excludedAtStart"/> makes it a
+    /// chat answer: its leading whitespace is dropped and those tokens (<see cref="TextTokenizer.AnswerStartExclusions"/>)
+    /// are never sampled before the first visible character. <paramref name="grammar"/> constrains the text to its values.
     /// </summary>
     public GenerationResult Generate(float[] logits, Sampler sampler, int maxTokens, StreamingDetokenizer detokenizer,
-        TextWriter output, CancellationToken cancellation = default, IReadOnlyList<int>? excludedAtStart = null)
+        TextWriter output, CancellationToken cancellation = default, IReadOnlyList<int>? excludedAtStart = null, JsonGrammar? grammar = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(sampler);
@@ -85,71 +92,63 @@ public sealed class TextGenerator
         ArgumentNullException.ThrowIfNull(output);
         if (_session.Position == 0) throw new InvalidOperationException("feed a prompt before generating");
 
-        var matcher = new StopStringMatcher(_stopStrings);
+        var rules = new DecodingRules
+        {
+            StopTokens = _stopTokens,
+            StopStrings = _stopStrings,
+            MaxTokens = maxTokens < 0 ? DecodingRules.Unlimited : maxTokens,
+            ChatAnswer = excludedAtStart is not null,
+            AnswerStartExclusions = excludedAtStart ?? [],
+            Grammar = grammar,
+        };
+        var decoder = new TokenDecoder(rules, sampler, detokenizer, grammar is null ? null : TokenVocabulary.For(_tokenizer));
         var tokens = new List<int>(maxTokens > 0 ? Math.Min(maxTokens, 4096) : 256);
         var text = new System.Text.StringBuilder();
         int fed = 0;
         GenerationStop stop = GenerationStop.TokenLimit;
         var watch = Stopwatch.StartNew();
 
-        while (maxTokens < 0 || tokens.Count < maxTokens)
+        while (true)
         {
+            if (maxTokens == 0) break;
             if (cancellation.IsCancellationRequested)
             {
                 stop = GenerationStop.Cancelled;
                 break;
             }
-            if (excludedAtStart is not null && !HasVisibleText(text))
-                foreach (int id in excludedAtStart) logits[id] = float.NegativeInfinity;
-            int token = sampler.Sample(logits);
-            sampler.Accept(token);
-            tokens.Add(token);
-            if (Array.IndexOf(_stopTokens, token) >= 0)
+            var step = decoder.Next(logits, _session.ContextLength - _session.Position);
+            if (step.Token >= 0) tokens.Add(step.Token);
+            Write(step.Text, output, text);
+            if (step.Ended)
             {
-                stop = GenerationStop.EndOfGeneration;
+                stop = StopOf(step.Outcome);
                 break;
             }
-            if (Emit(matcher.Push(detokenizer.Append(token)), output, text))
-            {
-                stop = GenerationStop.StopString;
-                break;
-            }
-            if (maxTokens >= 0 && tokens.Count == maxTokens) break; // no need to feed a token nothing will follow
-            if (_session.Position == _session.ContextLength)
-            {
-                stop = GenerationStop.ContextFull;
-                break;
-            }
-            logits = _session.Feed([token]);
+            logits = _session.Feed([step.Token]);
             fed++;
         }
 
-        if (stop != GenerationStop.StopString)
-        {
-            // An unfinished UTF-8 character becomes U+FFFD, as Decode would show it; held-back text that never
-            // completed a stop string is ordinary text.
-            if (!Emit(matcher.Push(detokenizer.Flush()), output, text)) Emit(new StopStringResult(matcher.Flush(), false), output, text);
-            else stop = GenerationStop.StopString;
-        }
+        // An unfinished UTF-8 character becomes U+FFFD, as Decode would show it; held-back text that never completed a
+        // stop string is ordinary text (or completes one now).
+        bool stoppedBefore = decoder.StoppedByString;
+        Write(decoder.Flush(), output, text);
+        if (!stoppedBefore && decoder.StoppedByString) stop = GenerationStop.StopString;
         return new GenerationResult(tokens, fed, text.ToString(), stop, watch.Elapsed);
     }
 
-    private static bool HasVisibleText(System.Text.StringBuilder text)
+    private static GenerationStop StopOf(DecodeOutcome outcome) => outcome switch
     {
-        foreach (var chunk in text.GetChunks())
-            foreach (char c in chunk.Span)
-                if (!char.IsWhiteSpace(c)) return true;
-        return false;
-    }
+        DecodeOutcome.EndOfGeneration => GenerationStop.EndOfGeneration,
+        DecodeOutcome.ValueComplete => GenerationStop.ValueComplete,
+        DecodeOutcome.StopString => GenerationStop.StopString,
+        DecodeOutcome.ContextFull => GenerationStop.ContextFull,
+        _ => GenerationStop.TokenLimit,
+    };
 
-    /// <summary>Writes the safe text; true when a stop string completed.</summary>
-    private static bool Emit(StopStringResult result, TextWriter output, System.Text.StringBuilder text)
+    private static void Write(string piece, TextWriter output, System.Text.StringBuilder text)
     {
-        if (result.Text.Length > 0)
-        {
-            output.Write(result.Text);
-            text.Append(result.Text);
-        }
-        return result.Stopped;
+        if (piece.Length == 0) return;
+        output.Write(piece);
+        text.Append(piece);
     }
 }

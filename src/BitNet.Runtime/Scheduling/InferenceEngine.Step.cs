@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BitNet.Runtime.Decoding;
 using BitNet.Runtime.Sampling;
 
 namespace BitNet.Runtime.Scheduling;
@@ -41,23 +42,32 @@ public sealed partial class InferenceEngine
 
     private Sequence NewSequence(ActiveRequest r, int choice, int slot, SequenceState state, int reused)
     {
-        var p = r.Request.Sampling;
+        var req = r.Request;
+        var p = req.Sampling;
         // Extra choices get their own seed so that n > 1 gives different completions, reproducibly.
         if (choice > 0 && p.Seed is { } seed) p = p with { Seed = seed + (ulong)choice };
         // The slot's scratch, not three fresh vocabulary-sized arrays per request: one sequence runs in a slot at a time.
         var sampler = new Sampler(_model.Config.Vocab, p, _samplerBuffers[slot] ??= new SamplerBuffers(_model.Config.Vocab));
-        sampler.AcceptPrompt(r.Request.PromptTokens);
-        // Generated text continues the prompt: keep a SentencePiece word's leading space (the chat endpoint trims
-        // the answer's first one through ChatAnswer). Control tokens that do not end generation are never text.
+        sampler.AcceptPrompt(req.PromptTokens);
+        r.Rules ??= new DecodingRules
+        {
+            StopTokens = req.StopTokens,
+            StopStrings = req.StopStrings,
+            MaxTokens = req.MaxTokens,
+            ChatAnswer = req.ChatAnswer,
+            AnswerStartExclusions = req.ChatAnswer ? _tokenizer.AnswerStartExclusions : [],
+            Grammar = req.Grammar,
+        };
+        // Generated text continues the prompt: keep a SentencePiece word's leading space (a chat answer's leading
+        // whitespace is dropped by the decoder). Control tokens that do not end generation are never text.
         // Structured output: one grammar state per choice; the per-model token trie is built once and cached.
-        var constraint = r.Request.Grammar?.Start(Grammar.TokenVocabulary.For(_tokenizer));
-        return new Sequence(r, choice, slot, sampler, _tokenizer.CreateOutputDetokenizer(atSequenceStart: false))
+        var vocabulary = req.Grammar is null ? null : Grammar.TokenVocabulary.For(_tokenizer);
+        var decoder = new TokenDecoder(r.Rules, sampler, _tokenizer.CreateOutputDetokenizer(atSequenceStart: false), vocabulary);
+        return new Sequence(r, choice, slot, decoder)
         {
             State = state,
             Position = reused,
             PromptFed = reused,
-            Constraint = constraint,
-            Mask = constraint is null ? null : new ulong[constraint.Vocabulary.MaskLength],
         };
     }
 
@@ -191,30 +201,15 @@ public sealed partial class InferenceEngine
         Emit(primary, row);
     }
 
-    /// <summary>Samples the next token of a sequence and turns it into events and state.</summary>
+    /// <summary>Samples the next token of a sequence through its decoder and turns the step into events and state.</summary>
     private void Emit(Sequence s, Span<float> row)
     {
         var r = s.Owner;
         if (r.Failed) return;
-        // A chat answer never starts with ':' (after "Assistant:" small models often write another) or other closing
-        // punctuation, nor with a blank line: those tokens are masked until the answer's first visible character.
-        if (s.Constraint is { } grammar)
-        {
-            // Only tokens that keep the output a valid prefix, within the tokens left, so the value closes in time.
-            int remaining = Math.Max(1, Math.Min(r.Request.MaxTokens - s.Generated, ContextLength - s.Position));
-            if (grammar.ComputeMask(s.Mask, remaining) == 0)
-            {
-                Finish(s, FinishReason.Length);
-                return;
-            }
-            Grammar.TokenMask.Apply(row, s.Mask);
-        }
-        else if (r.Request.ChatAnswer && !s.TextStarted)
-            foreach (int id in _tokenizer.AnswerStartExclusions) row[id] = float.NegativeInfinity;
-        int token;
+        DecodeStep step;
         try
         {
-            token = s.Sampler.Sample(row);
+            step = s.Decoder.Next(row, ContextLength - s.Position);
         }
         catch (InvalidOperationException e)
         {
@@ -223,59 +218,28 @@ public sealed partial class InferenceEngine
             Fail(r, e.Message);
             return;
         }
-        if (r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
-        // An end-of-generation token ends the choice and is not part of the output (nor counted in usage), so the
-        // streamed token count always equals completion_tokens.
-        if (Contains(r.Request.StopTokens, token) || (s.Constraint is { } c && c.EndOfGeneration(token)))
+        if (step.Token >= 0 && r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
+        if (step.IsOutput)
         {
-            Finish(s, FinishReason.Stop);
-            return;
+            r.CompletionTokens++;
+            Interlocked.Increment(ref _generatedTokens);
+            var sampler = s.Decoder.Sampler;
+            var top = r.Request.Sampling.TopLogprobs > 0 ? sampler.LastTopLogprobs.ToArray() : null;
+            r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Token, s.Choice, step.Token, step.Text, sampler.LastLogprob, top));
         }
-        s.Constraint?.AcceptOrThrow(token);
-        s.Sampler.Accept(token);
-        s.Generated++;
-        r.CompletionTokens++;
-        Interlocked.Increment(ref _generatedTokens);
-        var piece = s.StopMatcher.Push(TrimStart(s, s.Detokenizer.Append(token)));
-        float logprob = s.Sampler.LastLogprob;
-        var top = r.Request.Sampling.TopLogprobs > 0 ? s.Sampler.LastTopLogprobs.ToArray() : null;
-        r.Events.TryWrite(new GenerationEvent(GenerationEventKind.Token, s.Choice, token, piece.Text, logprob, top));
-        bool full = s.Generated >= r.Request.MaxTokens || s.Position >= ContextLength;
-        // A structured value that is complete and cannot (or may no longer) go on has ended: that is a stop, not a cut.
-        if (piece.Stopped || (s.Constraint is { IsComplete: true } g && (g.MustEnd || full))) Finish(s, FinishReason.Stop);
-        else if (full) Finish(s, FinishReason.Length);
+        if (step.Ended) Finish(s, step.EndedNaturally ? FinishReason.Stop : FinishReason.Length);
         else
         {
-            s.PendingToken = token;
+            s.PendingToken = step.Token;
             s.State = SequenceState.Decoding;
         }
-    }
-
-    /// <summary>Drops the spaces that begin a choice's text when the request asks for it (chat answers).</summary>
-    private static string TrimStart(Sequence s, string text)
-    {
-        if (!s.Owner.Request.ChatAnswer || s.TextStarted || text.Length == 0) return text;
-        string trimmed = text.TrimStart(' ');
-        s.TextStarted = trimmed.Length > 0;
-        return trimmed;
-    }
-
-    private static bool Contains(IReadOnlyList<int> list, int value)
-    {
-        for (int i = 0; i < list.Count; i++) if (list[i] == value) return true;
-        return false;
     }
 
     private void Finish(Sequence s, FinishReason reason)
     {
         if (s.State == SequenceState.Finished) return;
         var r = s.Owner;
-        string tail = "";
-        if (reason != FinishReason.Cancelled && !s.StopMatcher.Stopped)
-        {
-            var last = s.StopMatcher.Push(TrimStart(s, s.Detokenizer.Flush()));
-            tail = last.Stopped ? last.Text : last.Text + s.StopMatcher.Flush();
-        }
+        string tail = reason == FinishReason.Cancelled ? "" : s.Decoder.Flush();
         s.State = SequenceState.Finished;
         _slots.Release(s.Slot);
         r.Events.TryWrite(new GenerationEvent(GenerationEventKind.ChoiceFinished, s.Choice, Text: tail, Finish: reason));

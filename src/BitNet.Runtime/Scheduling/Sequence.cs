@@ -1,5 +1,4 @@
-using BitNet.Runtime.Sampling;
-using BitNet.Runtime.Tokenization;
+using BitNet.Runtime.Decoding;
 
 namespace BitNet.Runtime.Scheduling;
 
@@ -17,22 +16,20 @@ public enum SequenceState
 /// <summary>One choice of one request as the engine runs it: its KV slot, position, sampler and text state.</summary>
 internal sealed class Sequence
 {
-    public Sequence(ActiveRequest owner, int choice, int slot, Sampler sampler, StreamingDetokenizer detokenizer)
+    public Sequence(ActiveRequest owner, int choice, int slot, TokenDecoder decoder)
     {
         Owner = owner;
         Choice = choice;
         Slot = slot;
-        Sampler = sampler;
-        Detokenizer = detokenizer;
-        StopMatcher = new StopStringMatcher(owner.Request.StopStrings);
+        Decoder = decoder;
     }
 
     public ActiveRequest Owner { get; }
     public int Choice { get; }
     public int Slot { get; }
-    public Sampler Sampler { get; }
-    public StreamingDetokenizer Detokenizer { get; }
-    public StopStringMatcher StopMatcher { get; }
+
+    /// <summary>Sampling, stop rules, text and grammar state of this choice (the decoding path the CLI shares).</summary>
+    public TokenDecoder Decoder { get; }
     public SequenceState State { get; set; }
 
     /// <summary>Tokens with KV in the slot = position of the next token fed.</summary>
@@ -43,15 +40,6 @@ internal sealed class Sequence
 
     /// <summary>The token to feed in the next decode step (the last one sampled).</summary>
     public int PendingToken { get; set; } = -1;
-
-    public int Generated { get; set; }
-
-    /// <summary>The grammar's state for this choice (structured output), and its token mask buffer.</summary>
-    public Grammar.GrammarConstraint? Constraint { get; init; }
-    public ulong[]? Mask { get; init; }
-
-    /// <summary>Whether non-space text has been emitted (for <see cref="GenerationRequest.ChatAnswer"/>).</summary>
-    public bool TextStarted { get; set; }
 
     /// <summary>Row of the step's logits this sequence reads, or -1.</summary>
     public int LogitsRow { get; set; } = -1;
@@ -72,6 +60,9 @@ internal sealed class ActiveRequest(GenerationRequest request, System.Threading.
     public double CpuSeconds { get; set; }
     public int OpenChoices { get; set; }
     public List<Sequence> Sequences { get; } = [];
+
+    /// <summary>The request's decoding rules, built at admission and shared by its choices.</summary>
+    public DecodingRules? Rules { get; set; }
     public bool Failed { get; set; }
 
     /// <summary>An embedding request (no tokens sampled): the sum of its tokens' final hidden states so far, else null.</summary>

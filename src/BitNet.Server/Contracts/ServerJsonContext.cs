@@ -24,4 +24,8 @@ namespace BitNet.Server.Contracts;
 [JsonSerializable(typeof(OpenAIErrorBody))]
 [JsonSerializable(typeof(ChatCompletionRequest))]
 [JsonSerializable(typeof(CompletionRequest))]
+[JsonSerializable(typeof(ResponseObject))]
+[JsonSerializable(typeof(ResponseStreamEvent))]
+[JsonSerializable(typeof(ResponseDeleted))]
+[JsonSerializable(typeof(CreateResponseRequest))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -90,7 +90,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         int ctx = engine.ContextLength;
         int requested = s.MaxTokens ?? Math.Min(_options.DefaultMaxTokens, Math.Max(ctx - prompt.Length, 0));
         if (prompt.Length >= ctx || (s.MaxTokens is not null && prompt.Length + requested > ctx))
-            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0, operation == "chat" ? "messages" : "prompt");
+            throw ApiException.ContextLengthExceeded(ctx, prompt.Length, s.MaxTokens ?? 0, InputName(operation));
 
         // A chat format's stop that is a special token of the vocabulary stops as that token: control tokens are never
         // text, so as a stop string it could never match.
@@ -105,7 +105,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         double timeout = Math.Min(s.TimeoutSeconds ?? double.MaxValue, _options.RequestTimeoutSeconds);
         cts.CancelAfter(TimeSpan.FromSeconds(timeout));
 
-        string id = (operation == "chat" ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        string id = IdPrefix(operation) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var request = new GenerationRequest
         {
             Id = id,
@@ -115,7 +115,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
             Sampling = s.Sampling,
             StopStrings = stops,
             StopTokens = stopTokens,
-            ChatAnswer = operation == "chat",
+            ChatAnswer = operation is "chat" or Responses,
             Grammar = s.Grammar,
             Cancellation = cts.Token,
         };
@@ -132,11 +132,11 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         catch (ArgumentException e)
         {
             cts.Dispose();
-            throw ApiException.BadRequest(e.Message, operation == "chat" ? "messages" : "prompt");
+            throw ApiException.BadRequest(e.Message, InputName(operation));
         }
 
         var activity = ServerTelemetry.ActivitySource.StartActivity($"{operation} {host.ModelId}", ActivityKind.Internal);
-        activity?.SetTag("gen_ai.operation.name", operation == "chat" ? "chat" : "text_completion");
+        activity?.SetTag("gen_ai.operation.name", operation == "text_completion" ? "text_completion" : "chat");
         activity?.SetTag("gen_ai.request.model", host.ModelId);
         activity?.SetTag("gen_ai.request.max_tokens", requested);
         activity?.SetTag("gen_ai.request.temperature", s.Sampling.Temperature);
@@ -147,6 +147,13 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
         if (_options.LogPrompts) logger.LogInformation("{Id} prompt: {Prompt}", id, engine.Tokenizer.Decode(prompt));
         return new GenerationRun(id, host.ModelId, prompt.Length, events, cts, activity, operation) { MaxTokens = requested };
     }
+
+    /// <summary>The operation name of POST /v1/responses: a chat answer with a resp_ id whose input is `input`.</summary>
+    public const string Responses = "responses";
+
+    private static string IdPrefix(string operation) => operation switch { "chat" => "chatcmpl-", Responses => "resp_", _ => "cmpl-" };
+
+    private static string InputName(string operation) => operation switch { "chat" => "messages", Responses => "input", _ => "prompt" };
 
     /// <summary>Reads a run to its end (non-streaming responses).</summary>
     public async Task<GenerationResult> CollectAsync(GenerationRun run, int choices)
@@ -181,7 +188,7 @@ public sealed class GenerationService(ModelHost host, IOptions<ServerOptions> op
     /// <summary>Records metrics and closes the span of a finished run.</summary>
     public void Record(GenerationRun run, GenerationUsage? usage, string? error)
     {
-        var op = new KeyValuePair<string, object?>("gen_ai.operation.name", run.Operation == "chat" ? "chat" : "text_completion");
+        var op = new KeyValuePair<string, object?>("gen_ai.operation.name", run.Operation == "text_completion" ? "text_completion" : "chat");
         var model = new KeyValuePair<string, object?>("gen_ai.request.model", run.Model);
         double seconds = Stopwatch.GetElapsedTime(run.Started).TotalSeconds;
         if (error is not null)

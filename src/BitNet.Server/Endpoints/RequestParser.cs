@@ -81,7 +81,7 @@ public static class RequestParser
         return new CompletionRequestData(ReadSettings(root, options, chat: false), text, tokens);
     }
 
-    private static void RequireObject(JsonElement root)
+    internal static void RequireObject(JsonElement root)
     {
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("the request body must be a JSON object");
     }
@@ -199,18 +199,38 @@ public static class RequestParser
         return new GenerationSettings(model, stream, includeUsage, maxTokens, n, stop, sampling, logprobs, topLogprobs, timeout, grammar);
     }
 
+    /// <summary>Compiled schemas by text, shared by every endpoint: SDK helpers send the same schema on each request.</summary>
+    internal static readonly JsonGrammarCache Grammars = new(JsonGrammarCache.DefaultCapacity);
+
+    /// <summary>A JSON Schema compiled (or found) in <see cref="Grammars"/>; what it cannot enforce is a 400 naming the keyword.</summary>
+    internal static JsonGrammar CompileSchema(JsonElement schema, string where, string param)
+    {
+        try
+        {
+            return Grammars.FromSchema(schema);
+        }
+        catch (SchemaNotSupportedException e)
+        {
+            throw ApiException.BadRequest($"{where}: {e.Message}", param, "unsupported_schema");
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw ApiException.BadRequest($"{where}: {e.Message}", param, "invalid_schema");
+        }
+    }
+
     private static string Truncate(string s) => s.Length > 40 ? s[..40] + "..." : s;
 
     private static bool Present(JsonElement root, string name, out JsonElement e) =>
         root.TryGetProperty(name, out e) && e.ValueKind != JsonValueKind.Null;
 
-    private static string? String(JsonElement root, string name, string? param = null)
+    internal static string? String(JsonElement root, string name, string? param = null)
     {
         if (!Present(root, name, out var e)) return null;
         return e.ValueKind == JsonValueKind.String ? e.GetString() : throw ApiException.BadRequest($"'{param ?? name}' must be a string", param ?? name);
     }
 
-    private static bool? Bool(JsonElement root, string name, string? param = null)
+    internal static bool? Bool(JsonElement root, string name, string? param = null)
     {
         if (!Present(root, name, out var e)) return null;
         return e.ValueKind switch
@@ -221,7 +241,7 @@ public static class RequestParser
         };
     }
 
-    private static int? Int(JsonElement root, string name, int min, int max)
+    internal static int? Int(JsonElement root, string name, int min, int max)
     {
         if (!Present(root, name, out var e)) return null;
         if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double v) || v != Math.Floor(v))
@@ -230,7 +250,7 @@ public static class RequestParser
         return (int)v;
     }
 
-    private static long? Long(JsonElement root, string name)
+    internal static long? Long(JsonElement root, string name)
     {
         if (!Present(root, name, out var e)) return null;
         return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out long v)
@@ -238,7 +258,7 @@ public static class RequestParser
             : throw ApiException.BadRequest($"'{name}' must be a 64-bit integer", name);
     }
 
-    private static float? Float(JsonElement root, string name, float min, float max)
+    internal static float? Float(JsonElement root, string name, float min, float max)
     {
         if (!Present(root, name, out var e)) return null;
         if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double v) || !double.IsFinite(v))
@@ -260,24 +280,13 @@ public static class RequestParser
             case "text":
                 return null;
             case "json_object":
-                return JsonGrammar.AnyJsonObject();
+                return Grammars.AnyJsonObject();
             case "json_schema":
                 if (!rf.TryGetProperty("json_schema", out var js) || js.ValueKind != JsonValueKind.Object)
                     throw ApiException.BadRequest("'response_format.json_schema' must be an object with a 'schema'", "response_format");
                 if (!js.TryGetProperty("schema", out var schema) || schema.ValueKind is not (JsonValueKind.Object or JsonValueKind.True))
                     throw ApiException.BadRequest("'response_format.json_schema.schema' must be a JSON Schema object", "response_format");
-                try
-                {
-                    return JsonGrammar.FromSchema(schema);
-                }
-                catch (SchemaNotSupportedException e)
-                {
-                    throw ApiException.BadRequest($"response_format.json_schema: {e.Message}", "response_format", "unsupported_schema");
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
-                {
-                    throw ApiException.BadRequest($"response_format.json_schema: {e.Message}", "response_format", "invalid_schema");
-                }
+                return CompileSchema(schema, "response_format.json_schema", "response_format");
             default:
                 throw ApiException.BadRequest($"response_format '{type}' is not one of text, json_object, json_schema", "response_format");
         }

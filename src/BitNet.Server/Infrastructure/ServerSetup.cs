@@ -122,6 +122,7 @@ public static class ServerSetup
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         builder.Services.AddSingleton<GenerationService>();
         builder.Services.AddSingleton<EmbeddingService>();
+        builder.Services.AddSingleton<ResponseStore>(); // /v1/responses: stored responses for GET and previous_response_id
         int grace = builder.Configuration.GetValue($"{ServerOptions.Section}:{nameof(ServerOptions.ShutdownGraceSeconds)}", 20);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(grace + 10));
         return builder;
@@ -182,6 +183,7 @@ public static class ServerSetup
         var v1 = app.MapGroup("/v1").RequireCors(CorsPolicy);
         v1.MapChatCompletions();
         v1.MapCompletions();
+        v1.MapResponses();
         v1.MapModels();
         v1.MapEmbeddings();
         app.MapGroup("/api").RequireCors(CorsPolicy).MapOllama();   // Ollama's API on the same engine

@@ -88,6 +88,13 @@ public sealed class ServerOptions
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 2;
 
+    /// <summary>
+    /// Responses kept in memory for GET /v1/responses/{id} and previous_response_id (request `store`, default true);
+    /// past it the oldest is evicted. 0 = store nothing.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int ResponseStoreSize { get; set; } = 256;
+
     /// <summary>Defaults for sampling fields a request leaves out.</summary>
     public SamplingDefaults Sampling { get; set; } = new();
 

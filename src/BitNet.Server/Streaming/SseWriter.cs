@@ -13,6 +13,8 @@ public sealed class SseWriter(HttpResponse response, JsonSerializerOptions json)
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
     private static readonly byte[] Ping = ": ping\n\n"u8.ToArray();
+    private static readonly byte[] EventPrefix = "event: "u8.ToArray();
+    private static readonly byte[] EventData = "\ndata: "u8.ToArray();
     private bool _started;
 
     public bool Started => _started;
@@ -33,6 +35,22 @@ public sealed class SseWriter(HttpResponse response, JsonSerializerOptions json)
         await StartAsync(ct);
         var body = response.Body;
         await body.WriteAsync(DataPrefix, ct);
+        await JsonSerializer.SerializeAsync(body, payload, json, ct);
+        await body.WriteAsync(EventEnd, ct);
+        await body.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// A named event (<c>event: {name}\ndata: {json}\n\n</c>), as the Responses API streams them; the SDKs read the type
+    /// from the data, proxies and EventSource clients from the event line.
+    /// </summary>
+    public async Task WriteEventAsync<T>(string name, T payload, CancellationToken ct)
+    {
+        await StartAsync(ct);
+        var body = response.Body;
+        await body.WriteAsync(EventPrefix, ct);
+        await body.WriteAsync(System.Text.Encoding.UTF8.GetBytes(name), ct);
+        await body.WriteAsync(EventData, ct);
         await JsonSerializer.SerializeAsync(body, payload, json, ct);
         await body.WriteAsync(EventEnd, ct);
         await body.FlushAsync(ct);

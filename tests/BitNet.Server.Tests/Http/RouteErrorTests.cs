@@ -16,7 +16,7 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
     [Theory]
     [InlineData("GET", "/v1/audio/speech")]
     [InlineData("POST", "/v1/audio/speech")]
-    [InlineData("POST", "/v1/responses")]
+    [InlineData("POST", "/v1/assistants")]
     [InlineData("POST", "/v1/chat/completion")]
     [InlineData("GET", "/v2/models")]
     public async Task An_unknown_route_is_a_json_404(string method, string path)
