@@ -17,6 +17,13 @@ public sealed record EngineOptions
 
     public int Threads { get; init; } = Threading.WorkerPool.DefaultThreadCount;
 
+    /// <summary>
+    /// Most embedding tokens one step carries while any sequence is decoding. A step costs about as much as the tokens
+    /// in it, so a client embedding documents in a loop would otherwise fill every step and slow running streams to a
+    /// crawl; with nothing decoding, embeddings take the whole budget.
+    /// </summary>
+    public int EmbeddingTokensBesideDecoding { get; init; } = 32;
+
     /// <summary>How the KV cache stores keys and values (F16 halves its memory against F32).</summary>
     public Kernels.KvCacheType KvCache { get; init; } = Kernels.KvCacheType.F16;
 
@@ -29,5 +36,7 @@ public sealed record EngineOptions
             throw new ArgumentException($"MaxBatchTokens = {MaxBatchTokens} must be at least MaxSequences ({MaxSequences}) and at most 8192");
         if (MaxQueuedRequests is < 0 or > 1_000_000) throw new ArgumentException($"MaxQueuedRequests = {MaxQueuedRequests} must be 0..1000000");
         if (Threads is < 1 or > 1024) throw new ArgumentException($"Threads = {Threads} must be 1..1024");
+        if (EmbeddingTokensBesideDecoding < 1)
+            throw new ArgumentException($"EmbeddingTokensBesideDecoding = {EmbeddingTokensBesideDecoding} must be at least 1");
     }
 }

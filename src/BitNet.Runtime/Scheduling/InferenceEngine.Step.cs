@@ -17,7 +17,8 @@ public sealed partial class InferenceEngine
             r.Admitted = Stopwatch.GetTimestamp();
             try
             {
-                var (slot, reused) = _slots.AcquireForPrompt(req.PromptTokens);
+                // An embedding needs every token's hidden state, so it never starts from a cached prefix.
+                var (slot, reused) = r.EmbeddingSum is null ? _slots.AcquireForPrompt(req.PromptTokens) : (_slots.AcquireAny(), 0);
                 r.CachedTokens = reused;
                 r.Sequences.Add(NewSequence(r, 0, slot, SequenceState.Prefilling, reused));
                 for (int c = 1; c < req.Choices; c++)
@@ -96,14 +97,19 @@ public sealed partial class InferenceEngine
             s.LogitsRow = rows++;
         }
         int budget = _options.MaxBatchTokens - n;
+        // Embeddings yield to running streams: beside decode tokens they get a bounded slice of the step.
+        int embeddingBudget = n > 0 ? _options.EmbeddingTokensBesideDecoding : budget;
         foreach (var s in _running)
         {
             if (s.State != SequenceState.Prefilling || budget == 0) continue;
             var prompt = s.Owner.Request.PromptTokens;
-            int take = Math.Min(prompt.Length - s.PromptFed, budget);
+            bool sampled = s.Owner.EmbeddingSum is null;   // an embedding wants hidden states, never logits
+            int take = Math.Min(prompt.Length - s.PromptFed, sampled ? budget : Math.Min(budget, embeddingBudget));
+            if (take == 0) continue;
+            if (!sampled) embeddingBudget -= take;
             for (int i = 0; i < take; i++)
             {
-                bool last = s.PromptFed + i == prompt.Length - 1;
+                bool last = sampled && s.PromptFed + i == prompt.Length - 1;
                 Put(ref n, s, prompt[s.PromptFed + i], s.PromptFed + i, last);
                 if (last) s.LogitsRow = rows++;
             }
@@ -138,6 +144,7 @@ public sealed partial class InferenceEngine
             s.Position = _positions[i] + 1;
             if (s.State == SequenceState.Prefilling) s.PromptFed++;
         }
+        PoolEmbeddings(n);
         foreach (var s in _running)
         {
             if (s.LogitsRow < 0 || s.State == SequenceState.Finished) continue;

@@ -37,6 +37,7 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly float[] _logits;
     private readonly float[] _siblingRow;
     private readonly SamplerBuffers?[] _samplerBuffers;     // per KV slot, created on the slot's first use
+    private readonly float[] _hiddenRow;                     // one token's final hidden state, for embeddings
 
     private int _queued;
     private volatile int _freeSlots;
@@ -63,6 +64,7 @@ public sealed partial class InferenceEngine : IDisposable
         _fedBy = new Sequence?[b];
         _logits = new float[(long)options.MaxSequences * model.Config.Vocab];
         _siblingRow = new float[model.Config.Vocab];
+        _hiddenRow = new float[model.Config.Embedding];
         _samplerBuffers = new SamplerBuffers?[options.MaxSequences];
         _thread = new Thread(Loop) { IsBackground = true, Name = "bitnet-engine" };
         _thread.Start();
@@ -91,19 +93,24 @@ public sealed partial class InferenceEngine : IDisposable
     public bool TrySubmit(GenerationRequest request, out ChannelReader<GenerationEvent> events)
     {
         Validate(request);
-        events = null!;
+        var channel = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
+        events = channel.Reader;
+        return Enqueue(new ActiveRequest(request, channel.Writer, Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>Hands a validated request to the loop; false when the wait queue is full.</summary>
+    private bool Enqueue(ActiveRequest request)
+    {
         if (Interlocked.Increment(ref _queued) > _options.MaxQueuedRequests + _freeSlots)
         {
             Interlocked.Decrement(ref _queued);
             return false;
         }
-        var channel = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
-        if (!_incoming.Writer.TryWrite(new ActiveRequest(request, channel.Writer, Stopwatch.GetTimestamp())))
+        if (!_incoming.Writer.TryWrite(request))
         {
             Interlocked.Decrement(ref _queued);
             throw new ObjectDisposedException(nameof(InferenceEngine), "the engine is shutting down");
         }
-        events = channel.Reader;
         return true;
     }
 

@@ -71,4 +71,10 @@ internal sealed class ActiveRequest(GenerationRequest request, System.Threading.
     public int OpenChoices { get; set; }
     public List<Sequence> Sequences { get; } = [];
     public bool Failed { get; set; }
+
+    /// <summary>An embedding request (no tokens sampled): the sum of its tokens' final hidden states so far, else null.</summary>
+    public float[]? EmbeddingSum { get; init; }
+
+    /// <summary>The finished embedding (L2-normalized mean), set by the engine before the Completed event.</summary>
+    public float[]? Embedding { get; set; }
 }

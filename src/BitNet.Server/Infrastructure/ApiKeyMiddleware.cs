@@ -47,13 +47,19 @@ public sealed class ApiKeyMiddleware
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = "Bearer";
+        if (Endpoints.Ollama.OllamaEndpoints.IsOllamaPath(context.Request.Path))
+        {
+            await Endpoints.Ollama.OllamaErrors.WriteBodyAsync(context, "unauthorized: incorrect or missing API key; send 'Authorization: Bearer <key>'");
+            return;
+        }
         await context.Response.WriteAsJsonAsync(new OpenAIErrorBody(new OpenAIErrorDetail(
             "Incorrect or missing API key. Send 'Authorization: Bearer <key>'.", "authentication_error", null, "invalid_api_key")),
             JsonDefaults.Options);
     }
 
     private static bool Protected(PathString path) =>
-        path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize");
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize")
+        || Endpoints.Ollama.OllamaEndpoints.IsOllamaPath(path);
 
     private bool Authorized(HttpRequest request)
     {

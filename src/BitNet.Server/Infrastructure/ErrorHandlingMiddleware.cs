@@ -42,6 +42,11 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
 
     private static async Task WriteAsync(HttpContext context, ApiException e)
     {
+        if (Endpoints.Ollama.OllamaEndpoints.IsOllamaPath(context.Request.Path))
+        {
+            await Endpoints.Ollama.OllamaErrors.WriteAsync(context, e);
+            return;
+        }
         if (context.Response.HasStarted)
         {
             // Mid-stream: the SSE contract sends the error as a data event, then ends the stream.

@@ -1,6 +1,7 @@
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Chat;
 using BitNet.Server.Endpoints;
+using BitNet.Server.Endpoints.Ollama;
 using BitNet.Server.Hosting;
 using BitNet.Server.Options;
 using Microsoft.Extensions.Options;
@@ -120,6 +121,7 @@ public static class ServerSetup
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         builder.Services.AddSingleton<GenerationService>();
+        builder.Services.AddSingleton<EmbeddingService>();
         int grace = builder.Configuration.GetValue($"{ServerOptions.Section}:{nameof(ServerOptions.ShutdownGraceSeconds)}", 20);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(grace + 10));
         return builder;
@@ -181,6 +183,8 @@ public static class ServerSetup
         v1.MapChatCompletions();
         v1.MapCompletions();
         v1.MapModels();
+        v1.MapEmbeddings();
+        app.MapGroup("/api").RequireCors(CorsPolicy).MapOllama();   // Ollama's API on the same engine
         app.MapTokenize();
         app.MapHealth();
         app.MapPrometheusScrapingEndpoint("/metrics");

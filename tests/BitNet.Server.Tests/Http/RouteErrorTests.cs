@@ -14,8 +14,8 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
     private HttpClient NewClient() => new() { BaseAddress = fixture.Address, Timeout = TimeSpan.FromSeconds(60) };
 
     [Theory]
-    [InlineData("GET", "/v1/embeddings")]
-    [InlineData("POST", "/v1/embeddings")]
+    [InlineData("GET", "/v1/audio/speech")]
+    [InlineData("POST", "/v1/audio/speech")]
     [InlineData("POST", "/v1/responses")]
     [InlineData("POST", "/v1/chat/completion")]
     [InlineData("GET", "/v2/models")]
@@ -33,6 +33,7 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
     [InlineData("GET", "/v1/chat/completions")]
     [InlineData("GET", "/v1/completions")]
     [InlineData("POST", "/v1/models")]
+    [InlineData("GET", "/v1/embeddings")]
     [InlineData("DELETE", "/health")]
     public async Task A_wrong_method_is_a_json_405_with_allow(string method, string path)
     {
@@ -47,7 +48,7 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
     [Theory]
     [InlineData("/health", HttpStatusCode.MethodNotAllowed)]
     [InlineData("/v1/models", HttpStatusCode.MethodNotAllowed)]
-    [InlineData("/v1/embeddings", HttpStatusCode.NotFound)]
+    [InlineData("/v1/audio/speech", HttpStatusCode.NotFound)]
     public async Task A_700_KB_body_on_a_route_that_does_not_read_it_still_gets_its_status(string path, HttpStatusCode status)
     {
         using var client = NewClient();
@@ -61,7 +62,7 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
 
     [Theory]
     [InlineData("POST", "/health", 405, 20)]
-    [InlineData("POST", "/v1/embeddings", 404, 20)]
+    [InlineData("POST", "/v1/audio/speech", 404, 20)]
     [InlineData("GET", "/health", 200, 20)]
     public async Task A_700_KB_body_sent_in_pieces_is_read_before_the_answer(string method, string path, int status, int pauseMs)
     {
@@ -87,7 +88,7 @@ public sealed class RouteErrorTests(RealSocketFixture fixture) : IClassFixture<R
     [Theory]
     [InlineData("POST", "/v1/chat/completions", 413)]
     [InlineData("POST", "/health", 405)]
-    [InlineData("POST", "/v1/embeddings", 404)]
+    [InlineData("POST", "/v1/audio/speech", 404)]
     public async Task A_body_several_times_over_the_limit_sent_whole_still_gets_its_status(string method, string path, int status)
     {
         // 6 MB against the 1 MiB limit, written in full before reading, as most HTTP libraries do: the server must
