@@ -10,7 +10,8 @@ namespace BitNet.Extensions.AI;
 
 /// <summary>
 /// A BitNet model loaded in this process: the memory-mapped weights, the tokenizer, one <see cref="InferenceEngine"/>
-/// (its own thread batches every caller into each forward pass) and the clients over it. Dispose it to stop the
+/// (its own thread batches every caller into each forward pass) and the two clients over it, <see cref="ChatClient"/>
+/// and <see cref="EmbeddingGenerator"/>. Dispose it to stop the
 /// engine and unmap the model; clients handed out stop working then.
 /// </summary>
 /// <example>
@@ -34,6 +35,7 @@ public sealed class BitNetModelHost : IDisposable
         Engine = engine;
         ModelId = modelId;
         ChatClient = new BitNetChatClient(engine, format, modelId, chatOptions);
+        EmbeddingGenerator = new BitNetEmbeddingGenerator(engine, modelId);
     }
 
     /// <summary>The loaded model (weights, configuration, path).</summary>
@@ -53,6 +55,9 @@ public sealed class BitNetModelHost : IDisposable
 
     /// <summary>The chat client over <see cref="Engine"/>.</summary>
     public BitNetChatClient ChatClient { get; }
+
+    /// <summary>The embedding generator over <see cref="Engine"/> (same engine: embeddings and chats batch together).</summary>
+    public BitNetEmbeddingGenerator EmbeddingGenerator { get; }
 
     /// <summary>
     /// Loads a GGUF file, a Hugging Face model directory, or an <c>hf:owner/repo[:file]</c> reference (downloaded first,
@@ -131,6 +136,7 @@ public sealed class BitNetModelHost : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         ChatClient.Dispose();
+        EmbeddingGenerator.Dispose();
         Engine.Dispose();
         _model.Dispose();
     }

@@ -12,8 +12,8 @@ internal static class TestModel
     public static string Configuration => Metadata("Configuration") ?? "Debug";
 
     /// <summary>Two worker threads: the development machines have two cores shared by several test runs.</summary>
-    public static BitNetModelHost Load(int parallel = 4, BitNetChatClientOptions? chat = null) => BitNetModelHost.Load(BundledModelPath,
-        new BitNetModelHostOptions { MaxParallelSequences = parallel, Threads = 2, MaxBatchTokens = 64, Chat = chat ?? new() });
+    public static BitNetModelHost Load(int parallel = 4, int batchTokens = 64) => BitNetModelHost.Load(BundledModelPath,
+        new BitNetModelHostOptions { MaxParallelSequences = parallel, Threads = 2, MaxBatchTokens = batchTokens });
 
     private static string? Metadata(string key)
     {
