@@ -10,10 +10,19 @@ while (Console.ReadLine() is { Length: > 0 } line)
 {
     history.Add(new(ChatRole.User, line));
     List<ChatResponseUpdate> updates = [];
-    await foreach (var update in chat.GetStreamingResponseAsync(history, new() { MaxOutputTokens = 128 }))
+    try
     {
-        Console.Write(update.Text);
-        updates.Add(update);
+        await foreach (var update in chat.GetStreamingResponseAsync(history, new() { MaxOutputTokens = 128 }))
+        {
+            Console.Write(update.Text);
+            updates.Add(update);
+        }
+    }
+    catch (ArgumentException e)     // the conversation outgrew the model's context (512 tokens for the bundled model)
+    {
+        Console.WriteLine($"[{e.Message}: starting a new conversation]");
+        history.Clear();
+        continue;
     }
     Console.WriteLine();
     history.AddMessages(updates);
