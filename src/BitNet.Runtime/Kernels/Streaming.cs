@@ -10,7 +10,4 @@ internal static class Streaming
     /// (1 KB: 11.4, 2 KB: 12.1, 4 KB: 13.8; 8 and 16 KB no better). Prefetching past the end of a matrix is harmless.
     /// </summary>
     public const int PrefetchBytes = 4096;
-
-    /// <summary>EXPERIMENT knob (temporary): prefill token tile.</summary>
-    public static readonly int TokenTile = int.TryParse(Environment.GetEnvironmentVariable("BITNET_TILE"), out int t) ? t : 8;
 }

@@ -11,7 +11,7 @@ namespace BitNet.Runtime.Kernels;
 internal static unsafe class TernaryKernels
 {
     /// <summary>Tokens per tile in prefill: a tile's activations (16 x K bytes) and a chunk's rows stay in L2.</summary>
-    private static readonly int TokenTile = Streaming.TokenTile;
+    private const int TokenTile = 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
