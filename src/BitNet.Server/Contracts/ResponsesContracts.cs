@@ -24,7 +24,7 @@ public sealed record ResponseObject(
     [property: JsonPropertyName("temperature")] float Temperature,
     [property: JsonPropertyName("top_p")] float TopP,
     [property: JsonPropertyName("text")] JsonElement Text,
-    [property: JsonPropertyName("tool_choice")] string ToolChoice,
+    [property: JsonPropertyName("tool_choice")] JsonElement ToolChoice,
     [property: JsonPropertyName("tools")] IReadOnlyList<JsonElement> Tools,
     [property: JsonPropertyName("truncation")] string Truncation,
     [property: JsonPropertyName("usage")] ResponseUsage? Usage,
@@ -101,4 +101,7 @@ public sealed record CreateResponseRequest(
     [property: JsonPropertyName("stream")] bool? Stream = null,
     [property: JsonPropertyName("store")] bool? Store = null,
     [property: JsonPropertyName("previous_response_id")] string? PreviousResponseId = null,
-    [property: JsonPropertyName("metadata")] JsonElement? Metadata = null);
+    [property: JsonPropertyName("metadata")] JsonElement? Metadata = null,
+    [property: JsonPropertyName("tools")] JsonElement? Tools = null,
+    [property: JsonPropertyName("tool_choice")] JsonElement? ToolChoice = null,
+    [property: JsonPropertyName("parallel_tool_calls")] bool? ParallelToolCalls = null);

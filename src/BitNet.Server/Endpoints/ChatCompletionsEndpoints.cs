@@ -52,7 +52,7 @@ public static class ChatCompletionsEndpoints
     /// Tools are never dropped to make room: when the listed tools are what pushes the prompt past the context, the
     /// answer is OpenAI's context_length_exceeded, naming the tools' share.
     /// </summary>
-    private static void CheckToolsFit(GenerationService service, int[] prompt, GenerationSettings s, ToolSettings tools)
+    internal static void CheckToolsFit(GenerationService service, int[] prompt, GenerationSettings s, ToolSettings tools)
     {
         int ctx = service.RequireReady().ContextLength;
         int completion = s.MaxTokens ?? 1;
@@ -90,7 +90,7 @@ public static class ChatCompletionsEndpoints
             GenerationService.Fingerprint, choices, GenerationService.ToUsage(usage), GenerationService.ToTimings(usage)), JsonDefaults.Options);
     }
 
-    private static bool LimitReached(GenerationRun run, ToolCallAnswer answer, int ctx) =>
+    internal static bool LimitReached(GenerationRun run, ToolCallAnswer answer, int ctx) =>
         answer.Tokens >= run.MaxTokens || run.PromptTokens + answer.Tokens >= ctx;
 
     private static async Task StreamAsync(HttpContext http, GenerationService service, GenerationRun run, GenerationSettings s, bool tools)

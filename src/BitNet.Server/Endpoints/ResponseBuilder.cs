@@ -19,15 +19,23 @@ internal sealed class ResponseBuilder(GenerationRun run, ResponsesRequestData da
 
     public ResponseObject InProgress() => Build("in_progress", [], null, null, null);
 
-    public ResponseObject Finished(string text, FinishReason finish, GenerationUsage usage)
+    /// <summary>A deadline or disconnect that cut the text reads as a limit, as finish_reason "length" does on chat.</summary>
+    public static bool IsCut(FinishReason finish) => finish is FinishReason.Length or FinishReason.Cancelled;
+
+    public ResponseObject Finished(string text, FinishReason finish, GenerationUsage usage) =>
+        Finished([Message(IsCut(finish) ? "incomplete" : "completed", text)], IsCut(finish), usage);
+
+    /// <summary>The finished response with its output items (a message, or function calls).</summary>
+    public ResponseObject Finished(IReadOnlyList<ResponseOutputItem> output, bool cut, GenerationUsage usage)
     {
-        // A deadline or disconnect that cut the text reads as a limit, as finish_reason "length" does on chat.
-        bool cut = finish is FinishReason.Length or FinishReason.Cancelled;
         var usageDto = new ResponseUsage(usage.PromptTokens, new InputTokensDetails(usage.CachedTokens), usage.CompletionTokens,
             new OutputTokensDetails(0), usage.PromptTokens + usage.CompletionTokens);
-        return Build(cut ? "incomplete" : "completed", [Message(cut ? "incomplete" : "completed", text)],
-            cut ? new IncompleteDetails("max_output_tokens") : null, null, usageDto);
+        return Build(cut ? "incomplete" : "completed", output, cut ? new IncompleteDetails("max_output_tokens") : null, null, usageDto);
     }
+
+    /// <summary>A function_call output item; <paramref name="arguments"/> is "" in output_item.added.</summary>
+    public static ResponseOutputItem FunctionCall(string id, string callId, string name, string arguments, string status) =>
+        new("function_call", id, status, CallId: callId, Name: name, Arguments: arguments);
 
     public ResponseObject Failed(string partialText, string why) =>
         Build("failed", [Message("incomplete", partialText)], null, new ResponseError("server_error", $"generation failed: {why}"), null);
@@ -43,7 +51,7 @@ internal sealed class ResponseBuilder(GenerationRun run, ResponsesRequestData da
     {
         var s = data.Settings;
         return new ResponseObject(run.Id, "response", run.Created, status, error, incomplete, data.Instructions, s.MaxTokens, run.Model,
-            output, ParallelToolCalls: true, data.PreviousResponseId, data.Store, s.Sampling.Temperature, s.Sampling.TopP, data.Text,
-            ToolChoice: "auto", Tools: None, Truncation: "disabled", usage, data.Metadata);
+            output, ParallelToolCalls: data.Tools?.Parallel ?? true, data.PreviousResponseId, data.Store, s.Sampling.Temperature, s.Sampling.TopP,
+            data.Text, ToolChoice: data.ToolChoiceEcho, Tools: data.ToolsEcho, Truncation: "disabled", usage, data.Metadata);
     }
 }

@@ -54,99 +54,96 @@ public static class ResponsesEndpoints
                     "previous_response_id", "previous_response_not_found");
             conversation.AddRange(previous.Conversation);
         }
+        int earlier = conversation.Count;
         conversation.AddRange(data.Input);
+        // Each function_call_output must answer a call of this input or of the stored conversation.
+        ToolRequestParser.CheckToolResults(conversation, "input", earlier, "call_id");
         var messages = new List<ChatMessage>(conversation.Count + 1);
         if (!string.IsNullOrEmpty(data.Instructions)) messages.Add(new ChatMessage("system", data.Instructions));
         messages.AddRange(conversation);
 
         var host = service.Host;
         var format = host.ChatFormat!;
+        var tools = data.Tools is { Active: true } active ? active : null;
         int[] prompt;
         try
         {
-            var segments = format.Render(messages, addGenerationPrompt: true);
+            var segments = format.Render(messages, addGenerationPrompt: true, tools?.PromptTools);
             prompt = host.Tokenizer!.Encode(segments, addBos: !format.IncludesBos && host.Tokenizer.AddBos);
         }
         catch (ArgumentException e)
         {
             throw ApiException.BadRequest(e.Message, "input");
         }
+        if (tools is not null) ChatCompletionsEndpoints.CheckToolsFit(service, prompt, data.Settings, tools);
         using var run = service.Submit(GenerationService.Responses, prompt, data.Settings, format.StopStrings, http.RequestAborted);
         var response = new ResponseBuilder(run, data, "msg_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)));
-        if (data.Settings.Stream) await StreamAsync(http, service, store, run, response, conversation);
+        var answer = tools is null ? null : new ToolCallAnswer();
+        if (data.Settings.Stream) await StreamAsync(http, service, store, run, response, answer, conversation);
         else
         {
             var result = await service.CollectAsync(run, 1);
-            var done = response.Finished(result.Texts[0].ToString(), result.Finish[0], result.Usage!);
-            Keep(store, data, done, conversation);
+            var output = new ResponseOutput(response, answer, _ => Task.CompletedTask);
+            if (answer is not null) answer.Tokens = result.Tokens[0].Count;
+            await output.PushAsync(result.Texts[0].ToString());
+            bool cut = IsCut(service, run, answer, result.Finish[0]);
+            await output.FinishAsync(cut);
+            var done = response.Finished(output.Items, cut, result.Usage!);
+            Keep(store, data, done, conversation, output.Answer());
             await http.Response.WriteAsJsonAsync(done, JsonDefaults.Options);
         }
     }
 
+    /// <summary>Whether the answer was cut (incomplete): with tools as the chat endpoint's finish_reason "length".</summary>
+    private static bool IsCut(GenerationService service, GenerationRun run, ToolCallAnswer? answer, FinishReason finish) =>
+        answer is null
+            ? ResponseBuilder.IsCut(finish)
+            : finish == FinishReason.Cancelled
+              || answer.FinishReason(finish, ChatCompletionsEndpoints.LimitReached(run, answer, service.RequireReady().ContextLength)) == "length";
+
     private static async Task StreamAsync(HttpContext http, GenerationService service, ResponseStore store, GenerationRun run,
-        ResponseBuilder response, List<ChatMessage> conversation)
+        ResponseBuilder response, ToolCallAnswer? answer, List<ChatMessage> conversation)
     {
         var sse = new SseWriter(http.Response, JsonDefaults.Options);
         var ct = http.RequestAborted;
         int sequence = 0;
-        Task Send(string type, ResponseStreamEvent e) => sse.WriteEventAsync(type, e, ct);
-        ResponseStreamEvent Event(string type) => new(type, sequence++);
-        const int OutputIndex = 0, ContentIndex = 0;
-        string itemId = response.MessageId;
-        var text = new System.Text.StringBuilder();
+        Task Send(ResponseStreamEvent e) => sse.WriteEventAsync(e.Type, e with { SequenceNumber = sequence++ }, ct);
+        var output = new ResponseOutput(response, answer, Send);
         FinishReason finish = FinishReason.Stop;
 
         try
         {
             var started = response.InProgress();
-            await Send("response.created", Event("response.created") with { Response = started });
-            await Send("response.in_progress", Event("response.in_progress") with { Response = started });
-            await Send("response.output_item.added", Event("response.output_item.added") with
-            {
-                OutputIndex = OutputIndex, Item = response.Message("in_progress", null),
-            });
-            await Send("response.content_part.added", Event("response.content_part.added") with
-            {
-                ItemId = itemId, OutputIndex = OutputIndex, ContentIndex = ContentIndex, Part = ResponseBuilder.TextPart(""),
-            });
+            await Send(new("response.created", 0, Response: started));
+            await Send(new("response.in_progress", 0, Response: started));
+            // Without tools the answer is a message: announced at once. With tools, the first text or call decides.
+            if (answer is null) await output.OpenMessageAsync();
             await foreach (var e in StreamEvents.ReadWithKeepAliveAsync(run.Events, sse, ct))
             {
-                string delta = "";
                 switch (e.Kind)
                 {
-                    case GenerationEventKind.Token or GenerationEventKind.ChoiceFinished:
-                        delta = e.Text;
-                        if (e.Kind == GenerationEventKind.ChoiceFinished) finish = e.Finish;
+                    case GenerationEventKind.Token:
+                        if (answer is not null) answer.Tokens++;
+                        await output.PushAsync(e.Text);
+                        break;
+                    case GenerationEventKind.ChoiceFinished:
+                        finish = e.Finish;
+                        await output.PushAsync(e.Text);
                         break;
                     case GenerationEventKind.Completed:
                         service.Record(run, e.Usage, null);
-                        string full = text.ToString();
-                        var done = response.Finished(full, finish, e.Usage!);
-                        var message = done.Output[0];
-                        await Send("response.output_text.done", Event("response.output_text.done") with
-                        {
-                            ItemId = itemId, OutputIndex = OutputIndex, ContentIndex = ContentIndex, Text = full, Logprobs = [],
-                        });
-                        await Send("response.content_part.done", Event("response.content_part.done") with
-                        {
-                            ItemId = itemId, OutputIndex = OutputIndex, ContentIndex = ContentIndex, Part = message.Content![0],
-                        });
-                        await Send("response.output_item.done", Event("response.output_item.done") with { OutputIndex = OutputIndex, Item = message });
-                        Keep(store, response.Data, done, conversation);
+                        bool cut = IsCut(service, run, answer, finish);
+                        await output.FinishAsync(cut);
+                        var done = response.Finished(output.Items, cut, e.Usage!);
+                        Keep(store, response.Data, done, conversation, output.Answer());
                         string last = done.Status == "completed" ? "response.completed" : "response.incomplete";
-                        await Send(last, Event(last) with { Response = done });
+                        await Send(new(last, 0, Response: done));
                         return;
                     case GenerationEventKind.Failed:
                         service.Record(run, null, e.Text);
-                        await Send("response.failed", Event("response.failed") with { Response = response.Failed(text.ToString(), e.Text) });
+                        await Send(new("response.failed", 0, Response: response.Failed(output.Text, e.Text)));
                         return;
                 }
-                if (delta.Length == 0) continue;
-                text.Append(delta);
-                await Send("response.output_text.delta", Event("response.output_text.delta") with
-                {
-                    ItemId = itemId, OutputIndex = OutputIndex, ContentIndex = ContentIndex, Delta = delta, Logprobs = [],
-                });
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -156,11 +153,10 @@ public static class ResponsesEndpoints
     }
 
     /// <summary>Stores a finished response (unless store is false) with the conversation a follow-up continues.</summary>
-    private static void Keep(ResponseStore store, ResponsesRequestData data, ResponseObject done, List<ChatMessage> conversation)
+    private static void Keep(ResponseStore store, ResponsesRequestData data, ResponseObject done, List<ChatMessage> conversation, ChatMessage answer)
     {
         if (!data.Store) return;
-        string answer = done.Output.Count > 0 && done.Output[0].Content is [var part, ..] ? part.Text : "";
-        store.Add(new StoredResponse(done, [.. conversation, new ChatMessage("assistant", answer)]));
+        store.Add(new StoredResponse(done, [.. conversation, answer]));
     }
 
     private static async Task Get(string id, HttpContext http, ResponseStore store)

@@ -17,7 +17,17 @@ namespace BitNet.Server.Endpoints;
 /// <param name="Metadata">Echoed as given (an object), or an empty object.</param>
 public sealed record ResponsesRequestData(
     GenerationSettings Settings, IReadOnlyList<ChatMessage> Input, string? Instructions, bool Store,
-    string? PreviousResponseId, JsonElement Text, JsonElement Metadata);
+    string? PreviousResponseId, JsonElement Text, JsonElement Metadata)
+{
+    /// <summary>The function tools (flat Responses form), or null when the request has none.</summary>
+    public ToolSettings? Tools { get; init; }
+
+    /// <summary>The <c>tools</c> echoed in the response (as given).</summary>
+    public IReadOnlyList<JsonElement> ToolsEcho { get; init; } = [];
+
+    /// <summary>The <c>tool_choice</c> echoed in the response (as given, or "auto").</summary>
+    public JsonElement ToolChoiceEcho { get; init; } = ResponsesRequestParser.AutoChoice;
+}
 
 /// <summary>
 /// Reads Responses API bodies: <c>input</c> (a string or message items with string or input_text/output_text content),
@@ -29,6 +39,7 @@ public static class ResponsesRequestParser
 {
     private static readonly JsonElement TextFormatText = JsonDocument.Parse("""{"format":{"type":"text"}}""").RootElement.Clone();
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
+    internal static readonly JsonElement AutoChoice = JsonDocument.Parse("\"auto\"").RootElement.Clone();
 
     public static ResponsesRequestData Parse(JsonElement root, ServerOptions o)
     {
@@ -38,8 +49,6 @@ public static class ResponsesRequestParser
         var messages = ReadInput(input, o);
 
         string? instructions = RequestParser.String(root, "instructions");
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
-            throw ApiException.BadRequest("'tools' are not supported on /v1/responses by this server yet; use /v1/chat/completions for tool calls", "tools", "unsupported_parameter");
 
         var d = o.Sampling;
         bool stream = RequestParser.Bool(root, "stream") ?? false;
@@ -67,9 +76,18 @@ public static class ResponsesRequestParser
             if (md.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("'metadata' must be an object of string values", "metadata");
             metadata = md.Clone();
         }
+        // Tools (shared with chat): tool results are checked against the whole conversation by the endpoint, since a
+        // previous_response_id may hold the calls they answer.
+        var tools = ToolRequestParser.Parse(root, [], structuredOutput: grammar is not null, flat: true);
+        if (tools?.Grammar is { } toolGrammar) grammar = toolGrammar;
         var settings = new GenerationSettings(RequestParser.String(root, "model"), stream, IncludeUsage: false, maxTokens, N: 1, Stop: [],
             sampling, Logprobs: false, TopLogprobs: 0, timeout, grammar);
-        return new ResponsesRequestData(settings, messages, instructions, store, previous, text, metadata);
+        return new ResponsesRequestData(settings, messages, instructions, store, previous, text, metadata)
+        {
+            Tools = tools,
+            ToolsEcho = tools is null ? [] : [.. root.GetProperty("tools").EnumerateArray().Select(t => t.Clone())],
+            ToolChoiceEcho = tools is not null && root.TryGetProperty("tool_choice", out var tc) && tc.ValueKind != JsonValueKind.Null ? tc.Clone() : AutoChoice,
+        };
     }
 
     private static List<ChatMessage> ReadInput(JsonElement input, ServerOptions o)
@@ -86,10 +104,23 @@ public static class ResponsesRequestParser
             string p = $"input[{i++}]";
             if (item.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{p}' must be an object", p);
             string type = RequestParser.String(item, "type", $"{p}.type") ?? "message";
+            if (type == "function_call")
+            {
+                // Calls the model made (sent back as input): consecutive ones are one assistant turn.
+                var call = new ChatToolCall(RequiredString(item, "call_id", p), RequiredString(item, "name", p), Arguments(item, p));
+                if (messages.Count > 0 && messages[^1].Role == "assistant")
+                    messages[^1] = messages[^1] with { ToolCalls = [.. messages[^1].ToolCalls ?? [], call] };
+                else messages.Add(new ChatMessage("assistant", "") { ToolCalls = [call] });
+                continue;
+            }
+            if (type == "function_call_output")
+            {
+                string callId = RequiredString(item, "call_id", p);
+                messages.Add(new ChatMessage("tool", Output(item, p)) { ToolCallId = callId });
+                continue;
+            }
             if (type != "message")
-                throw ApiException.BadRequest(type is "function_call" or "function_call_output"
-                    ? $"'{p}.type' = '{type}': function calls are not supported on /v1/responses by this server yet"
-                    : $"'{p}.type' = '{type}' is not supported; input items are messages", $"{p}.type");
+                throw ApiException.BadRequest($"'{p}.type' = '{type}' is not supported; input items are message, function_call, function_call_output", $"{p}.type");
             string role = RequestParser.String(item, "role", $"{p}.role")
                 ?? throw ApiException.BadRequest($"'{p}.role' is required", $"{p}.role");
             if (role is not ("user" or "assistant" or "system" or "developer"))
@@ -97,6 +128,38 @@ public static class ResponsesRequestParser
             messages.Add(new ChatMessage(role, ReadContent(item, p)));
         }
         return messages;
+    }
+
+    private static string RequiredString(JsonElement item, string name, string p) =>
+        RequestParser.String(item, name, $"{p}.{name}") is { Length: > 0 } v ? v
+            : throw ApiException.BadRequest($"'{p}.{name}' is required and must be a string", $"{p}.{name}");
+
+    /// <summary>A call's arguments: JSON text (as OpenAI sends them) or the object itself.</summary>
+    private static string Arguments(JsonElement item, string p) =>
+        !item.TryGetProperty("arguments", out var a) ? "{}" : a.ValueKind switch
+        {
+            JsonValueKind.String => a.GetString()!,
+            JsonValueKind.Object => a.GetRawText(),
+            JsonValueKind.Null => "{}",
+            _ => throw ApiException.BadRequest($"'{p}.arguments' must be a string of JSON", $"{p}.arguments"),
+        };
+
+    /// <summary>A call's result: a string, or input_text parts.</summary>
+    private static string Output(JsonElement item, string p)
+    {
+        if (!item.TryGetProperty("output", out var o) || o.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+            throw ApiException.BadRequest($"'{p}.output' is required and must be a string", $"{p}.output");
+        if (o.ValueKind == JsonValueKind.String) return o.GetString()!;
+        var parts = new List<string>();
+        int j = 0;
+        foreach (var part in o.EnumerateArray())
+        {
+            string pp = $"{p}.output[{j++}]";
+            string? text = part.ValueKind == JsonValueKind.Object && RequestParser.String(part, "type", $"{pp}.type") is "input_text" or "output_text" or "text"
+                ? RequestParser.String(part, "text", $"{pp}.text") : null;
+            parts.Add(text ?? throw ApiException.BadRequest($"'{pp}' must be an input_text part with a 'text'", pp));
+        }
+        return ChatMessage.JoinTextParts(parts);
     }
 
     /// <summary>A string, or parts: input_text (user, system) and output_text (an assistant turn sent back as input).</summary>

@@ -47,10 +47,14 @@ public static partial class ToolRequestParser
     /// messages (tool results must answer an earlier call); <paramref name="structuredOutput"/> says whether
     /// response_format asked for JSON, which cannot share the answer's grammar with tool calls.
     /// </summary>
-    public static ToolSettings? Parse(JsonElement root, IReadOnlyList<ChatMessage> messages, bool structuredOutput)
+    /// <remarks>
+    /// <paramref name="flat"/> reads the Responses API's forms: <c>{"type":"function","name":..,"parameters":..}</c>
+    /// tools and a <c>{"type":"function","name":..}</c> tool_choice (chat nests both under <c>function</c>).
+    /// </remarks>
+    public static ToolSettings? Parse(JsonElement root, IReadOnlyList<ChatMessage> messages, bool structuredOutput, bool flat = false)
     {
         CheckToolResults(messages);
-        var tools = ReadTools(root);
+        var tools = ReadTools(root, flat);
         bool? parallel = null;
         if (root.TryGetProperty("parallel_tool_calls", out var pe) && pe.ValueKind != JsonValueKind.Null)
             parallel = pe.ValueKind switch
@@ -59,12 +63,13 @@ public static partial class ToolRequestParser
                 JsonValueKind.False => false,
                 _ => throw ApiException.BadRequest("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"),
             };
-        var (choice, function) = ReadToolChoice(root, tools);
+        var (choice, function) = ReadToolChoice(root, tools, flat);
         if (tools.Count == 0) return null;
+        string formatParam = flat ? "text.format" : "response_format";
         if (choice != ToolChoice.None && structuredOutput)
-            throw ApiException.BadRequest("'response_format' json_object or json_schema cannot be combined with 'tools' unless tool_choice is \"none\"", "response_format");
+            throw ApiException.BadRequest($"'{formatParam}' json_object or json_schema cannot be combined with 'tools' unless tool_choice is \"none\"", formatParam);
         bool parallelCalls = parallel ?? true;
-        JsonGrammar? grammar = choice == ToolChoice.None ? null : Compile(tools, choice, function, parallelCalls);
+        JsonGrammar? grammar = choice == ToolChoice.None ? null : Compile(tools, choice, function, parallelCalls, flat ? "" : ".function");
         return new ToolSettings(tools, choice, function, parallelCalls, grammar);
     }
 
@@ -110,7 +115,8 @@ public static partial class ToolRequestParser
     }
 
     /// <summary>Each tool message must answer a call an earlier assistant message made (as OpenAI checks).</summary>
-    private static void CheckToolResults(IReadOnlyList<ChatMessage> messages)
+    /// <remarks><paramref name="items"/> and <paramref name="offset"/> name the offending item (index minus offset).</remarks>
+    public static void CheckToolResults(IReadOnlyList<ChatMessage> messages, string items = "messages", int offset = 0, string idField = "tool_call_id")
     {
         var calls = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < messages.Count; i++)
@@ -118,11 +124,11 @@ public static partial class ToolRequestParser
             if (messages[i].ToolCalls is { } made) foreach (var call in made) calls.Add(call.Id);
             if (messages[i].ToolCallId is { } id && !calls.Contains(id))
                 throw ApiException.BadRequest(
-                    $"'messages[{i}].tool_call_id' = '{Truncate(id)}' does not answer a tool call of an earlier assistant message", $"messages[{i}].tool_call_id");
+                    $"'{items}[{i - offset}].{idField}' = '{Truncate(id)}' does not answer a tool call of an earlier assistant message", $"{items}[{i - offset}].{idField}");
         }
     }
 
-    private static List<ChatTool> ReadTools(JsonElement root)
+    private static List<ChatTool> ReadTools(JsonElement root, bool flat)
     {
         var tools = new List<ChatTool>();
         if (!root.TryGetProperty("tools", out var t) || t.ValueKind == JsonValueKind.Null) return tools;
@@ -136,16 +142,18 @@ public static partial class ToolRequestParser
             if (tool.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{p}' must be an object", p);
             string type = RequiredString(tool, "type", p);
             if (type != "function") throw ApiException.BadRequest($"'{p}.type' = '{Truncate(type)}' is not supported; only 'function' tools are", $"{p}.type");
-            if (!tool.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object)
+            JsonElement f = tool;
+            if (!flat && (!tool.TryGetProperty("function", out f) || f.ValueKind != JsonValueKind.Object))
                 throw ApiException.BadRequest($"'{p}.function' is required and must be an object", $"{p}.function");
-            string name = RequiredString(f, "name", $"{p}.function");
+            string fp = flat ? p : $"{p}.function";
+            string name = RequiredString(f, "name", fp);
             if (!NamePattern().IsMatch(name))
-                throw ApiException.BadRequest($"'{p}.function.name' = '{Truncate(name)}' must be 1 to 64 letters, digits, '_' or '-'", $"{p}.function.name");
-            if (!names.Add(name)) throw ApiException.BadRequest($"'{p}.function.name' = '{name}' is a duplicate; tool names must be unique", $"{p}.function.name");
-            string? description = OptionalString(f, "description", $"{p}.function");
+                throw ApiException.BadRequest($"'{fp}.name' = '{Truncate(name)}' must be 1 to 64 letters, digits, '_' or '-'", $"{fp}.name");
+            if (!names.Add(name)) throw ApiException.BadRequest($"'{fp}.name' = '{name}' is a duplicate; tool names must be unique", $"{fp}.name");
+            string? description = OptionalString(f, "description", fp);
             if (f.TryGetProperty("strict", out var strict) && strict.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-                throw ApiException.BadRequest($"'{p}.function.strict' must be a boolean", $"{p}.function.strict");
-            tools.Add(new ChatTool(name, description, ReadParameters(f, $"{p}.function.parameters")));
+                throw ApiException.BadRequest($"'{fp}.strict' must be a boolean", $"{fp}.strict");
+            tools.Add(new ChatTool(name, description, ReadParameters(f, $"{fp}.parameters")));
         }
         return tools;
     }
@@ -163,7 +171,7 @@ public static partial class ToolRequestParser
     private static readonly JsonElement NoParameters =
         JsonDocument.Parse("""{"type":"object","properties":{},"additionalProperties":false}""").RootElement.Clone();
 
-    private static (ToolChoice, string?) ReadToolChoice(JsonElement root, List<ChatTool> tools)
+    private static (ToolChoice, string?) ReadToolChoice(JsonElement root, List<ChatTool> tools, bool flat)
     {
         if (!root.TryGetProperty("tool_choice", out var c) || c.ValueKind == JsonValueKind.Null) return (ToolChoice.Auto, null);
         ToolChoice choice;
@@ -182,10 +190,13 @@ public static partial class ToolRequestParser
         {
             string? type = OptionalString(c, "type", "tool_choice");
             if (type != "function")
-                throw ApiException.BadRequest("'tool_choice' as an object must be {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice");
-            if (!c.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object)
+                throw ApiException.BadRequest(flat
+                    ? "'tool_choice' as an object must be {\"type\": \"function\", \"name\": ...}"
+                    : "'tool_choice' as an object must be {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice");
+            JsonElement f = c;
+            if (!flat && (!c.TryGetProperty("function", out f) || f.ValueKind != JsonValueKind.Object))
                 throw ApiException.BadRequest("'tool_choice.function' is required and must be an object with a 'name'", "tool_choice.function");
-            function = RequiredString(f, "name", "tool_choice.function");
+            function = RequiredString(f, "name", flat ? "tool_choice" : "tool_choice.function");
             choice = ToolChoice.Function;
         }
         else throw ApiException.BadRequest("'tool_choice' must be a string or an object", "tool_choice");
@@ -193,11 +204,14 @@ public static partial class ToolRequestParser
         if (tools.Count == 0 && choice is ToolChoice.Required or ToolChoice.Function)
             throw ApiException.BadRequest("'tool_choice' is only allowed when 'tools' are specified", "tool_choice");
         if (function is not null && !tools.Any(t => t.Name == function))
-            throw ApiException.BadRequest($"'tool_choice.function.name' = '{Truncate(function)}' is not one of the tools", "tool_choice.function.name");
+        {
+            string np = flat ? "tool_choice.name" : "tool_choice.function.name";
+            throw ApiException.BadRequest($"'{np}' = '{Truncate(function)}' is not one of the tools", np);
+        }
         return (choice, function);
     }
 
-    private static JsonGrammar Compile(List<ChatTool> tools, ToolChoice choice, string? function, bool parallel)
+    private static JsonGrammar Compile(List<ChatTool> tools, ToolChoice choice, string? function, bool parallel, string nest)
     {
         var callable = tools.Where(t => function is null || t.Name == function).Select(t => new ToolSchema(t.Name, t.Parameters)).ToList();
         try
@@ -212,11 +226,11 @@ public static partial class ToolRequestParser
                 try { JsonGrammar.FromSchema(tools[i].Parameters); }
                 catch (SchemaNotSupportedException inner)
                 {
-                    throw ApiException.BadRequest($"tools[{i}].function.parameters: {inner.Message}", $"tools[{i}].function.parameters", "unsupported_schema");
+                    throw ApiException.BadRequest($"tools[{i}]{nest}.parameters: {inner.Message}", $"tools[{i}]{nest}.parameters", "unsupported_schema");
                 }
                 catch (Exception inner) when (inner is ArgumentException or InvalidOperationException or FormatException)
                 {
-                    throw ApiException.BadRequest($"tools[{i}].function.parameters: {inner.Message}", $"tools[{i}].function.parameters", "invalid_schema");
+                    throw ApiException.BadRequest($"tools[{i}]{nest}.parameters: {inner.Message}", $"tools[{i}]{nest}.parameters", "invalid_schema");
                 }
             }
             throw ApiException.BadRequest($"tools: {e.Message}", "tools", e is SchemaNotSupportedException ? "unsupported_schema" : "invalid_schema");
