@@ -36,6 +36,14 @@ public sealed class ForcedKernelsTests(ScalarKernelsServer server) : IClassFixtu
     }
 }
 
+/// <summary>Runs apart from the parallel classes: in one CI run its in-memory host failed to start while many others started.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Q8KvCacheCollection
+{
+    public const string Name = "q8_0 kv server";
+}
+
+[Collection(Q8KvCacheCollection.Name)]
 public sealed class Q8KvCacheTests(Q8KvCacheServer server) : IClassFixture<Q8KvCacheServer>
 {
     [Fact]
