@@ -22,7 +22,7 @@ internal unsafe struct Avx2Isa : IKernelIsa
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Codes(Vector256<byte> w, [ConstantExpected] byte shift, Vector256<byte> mask) =>
+    internal static Vector256<byte> Codes(Vector256<byte> w, [ConstantExpected] byte shift, Vector256<byte> mask) =>
         Avx2.And(Avx2.ShiftRightLogical(w.AsUInt16(), shift).AsByte(), mask);
 
     /// <summary>Dot of 128 codes (as four 32-code vectors) with 128 int8 activations, left in 16 int16 lanes (each at most 3072).</summary>
@@ -294,7 +294,19 @@ internal unsafe struct Avx2Isa : IKernelIsa
     // ---------------------------------------------------------------- Q8_0 rows
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Q8Dot<MaddubsBlock>(w, wd, xq, xd, blocks);
+
+    /// <summary>One 32-block's integer dot as 8 float lanes, lane j holding bytes 4j..4j+3 (every instruction set agrees on that).</summary>
+    internal interface IQ8Block { static abstract Vector256<float> Dot(sbyte* w, sbyte* xq); }
+
+    private struct MaddubsBlock : IQ8Block
+    {
+        public static Vector256<float> Dot(sbyte* w, sbyte* xq) => Q8Block(w, xq);
+    }
+
+    /// <summary>The Q8_0 row loop, shared with <see cref="AvxVnniIsa"/> so both variants scale and sum in one order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Q8Dot<TB>(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) where TB : struct, IQ8Block
     {
         // Two accumulators (even and odd blocks) halve the FMA latency chain.
         Vector256<float> even = default, odd = default;
@@ -302,10 +314,10 @@ internal unsafe struct Avx2Isa : IKernelIsa
         for (; b + 2 <= blocks; b += 2)
         {
             Sse.Prefetch0(w + b * 32 + Streaming.PrefetchBytes);
-            even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
-            odd = Fma.MultiplyAdd(Q8Block(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
+            even = Fma.MultiplyAdd(TB.Dot(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
+            odd = Fma.MultiplyAdd(TB.Dot(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
         }
-        if (b < blocks) even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
+        if (b < blocks) even = Fma.MultiplyAdd(TB.Dot(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
         return Vector256.Sum(Avx.Add(even, odd));
     }
 

@@ -31,10 +31,6 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     private static Vector256<int> Dp(Vector256<int> acc, Vector256<byte> codes, sbyte* q) =>
         AvxVnni.MultiplyWideningAndAdd(acc, codes, Avx.LoadVector256(q));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Codes(Vector256<byte> w, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte shift, Vector256<byte> mask) =>
-        Avx2.And(Avx2.ShiftRightLogical(w.AsUInt16(), shift).AsByte(), mask);
-
     // ---------------------------------------------------------------- I2_S
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -119,8 +115,8 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         var mask = Vector256.Create((byte)3);
         var lo = Avx.LoadVector256(block);
         var hi = Avx.LoadVector256(block + 32);
-        var l0 = Avx2.And(lo, mask); var l1 = Codes(lo, 2, mask); var l2 = Codes(lo, 4, mask); var l3 = Codes(lo, 6, mask);
-        var h0 = Avx2.And(hi, mask); var h1 = Codes(hi, 2, mask); var h2 = Codes(hi, 4, mask); var h3 = Codes(hi, 6, mask);
+        var l0 = Avx2.And(lo, mask); var l1 = Avx2Isa.Codes(lo, 2, mask); var l2 = Avx2Isa.Codes(lo, 4, mask); var l3 = Avx2Isa.Codes(lo, 6, mask);
+        var h0 = Avx2.And(hi, mask); var h1 = Avx2Isa.Codes(hi, 2, mask); var h2 = Avx2Isa.Codes(hi, 4, mask); var h3 = Avx2Isa.Codes(hi, 6, mask);
         sums[0] = Vector256.Sum(Avx2.Add(Dot128(default, l0, l1, l2, l3, q0), Dot128(default, h0, h1, h2, h3, q0 + 128)));
         sums[1] = Vector256.Sum(Avx2.Add(Dot128(default, l0, l1, l2, l3, q1), Dot128(default, h0, h1, h2, h3, q1 + 128)));
     }
@@ -132,8 +128,8 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         var lo = Avx.LoadVector256(block);
         var hi = Avx.LoadVector256(block + 32);
         return Vector256.Sum(Avx2.Add(
-            Dot128(default, Avx2.And(lo, mask), Codes(lo, 2, mask), Codes(lo, 4, mask), Codes(lo, 6, mask), q),
-            Dot128(default, Avx2.And(hi, mask), Codes(hi, 2, mask), Codes(hi, 4, mask), Codes(hi, 6, mask), q + 128)));
+            Dot128(default, Avx2.And(lo, mask), Avx2Isa.Codes(lo, 2, mask), Avx2Isa.Codes(lo, 4, mask), Avx2Isa.Codes(lo, 6, mask), q),
+            Dot128(default, Avx2.And(hi, mask), Avx2Isa.Codes(hi, 2, mask), Avx2Isa.Codes(hi, 4, mask), Avx2Isa.Codes(hi, 6, mask), q + 128)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -145,19 +141,11 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     // ---------------------------------------------------------------- Q8_0 rows
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Avx2Isa.Q8Dot<DpbusdBlock>(w, wd, xq, xd, blocks);
+
+    private struct DpbusdBlock : Avx2Isa.IQ8Block
     {
-        // The same lanes, conversions and FMA order as Avx2Isa.Q8Dot, so the logits agree bit for bit.
-        Vector256<float> even = default, odd = default;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2)
-        {
-            Sse.Prefetch0(w + b * 32 + Streaming.PrefetchBytes);
-            even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
-            odd = Fma.MultiplyAdd(Q8Block(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
-        }
-        if (b < blocks) even = Fma.MultiplyAdd(Q8Block(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
-        return Vector256.Sum(Avx.Add(even, odd));
+        public static Vector256<float> Dot(sbyte* w, sbyte* xq) => Q8Block(w, xq);
     }
 
     /// <summary>One 32-block's integer dot as 8 float lanes (lane j: bytes 4j..4j+3): signed x signed as |w| x sign(x, w).</summary>
