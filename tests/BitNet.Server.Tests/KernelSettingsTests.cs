@@ -15,6 +15,7 @@ public sealed class DefaultKernelsTests(DefaultServer server)
         var card = JsonDocument.Parse(await server.Client.GetStringAsync($"/v1/models/{server.ModelId}")).RootElement;
         Assert.Equal(KernelSet.Best.Name, card.GetProperty("meta").GetProperty("kernels").GetString());
         Assert.Equal(KvCacheType.F16, server.Host.Engine!.Options.KvCache);
+        Assert.NotEqual("Q8_0 (requantized)", server.Host.Engine.Model.Weights.Head.FormatName); // the exact head by default
     }
 }
 
@@ -47,9 +48,10 @@ public sealed class Q8KvCacheCollection
 public sealed class Q8KvCacheTests(Q8KvCacheServer server) : IClassFixture<Q8KvCacheServer>
 {
     [Fact]
-    public async Task A_q8_0_cache_takes_under_0_6_of_f16s_memory_and_serves_completions()
+    public async Task A_q8_0_cache_and_head_take_less_memory_and_serve_completions()
     {
         var engine = server.Host.Engine!;
+        Assert.Equal("Q8_0 (requantized)", engine.Model.Weights.Head.FormatName);
         Assert.Equal(KvCacheType.Q8_0, engine.Options.KvCache);
         var c = engine.Model.Config;
         long f16 = Runtime.KvCache.KvCachePool.BytesFor(c, 1, engine.ContextLength, KvCacheType.F16);

@@ -22,9 +22,9 @@ public static class ReferenceCheck
 
     /// <summary>Runs <paramref name="cases"/> (all when null) on the model at <paramref name="modelPath"/>.</summary>
     public static IReadOnlyList<CaseResult> Run(string modelPath, IReadOnlyList<ReferenceCase> cases, KernelSet? kernels = null, int threads = 2,
-        KvCacheType kvCache = KvCacheType.F16)
+        KvCacheType kvCache = KvCacheType.F16, HeadFormat head = HeadFormat.Native)
     {
-        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Kernels = kernels });
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Kernels = kernels, Head = head });
         using var pool = new WorkerPool(threads);
         using var session = new ModelSession(model, pool, maxChunk: 64, kvCache: kvCache);
         var results = new List<CaseResult>();

@@ -102,6 +102,111 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         sums[3] = (Vector256.Sum(f3) >> 2) + Vector256.Sum(o3);
     }
 
+    // ---------------------------------------------------------------- token-lane tiles (TernaryTiles)
+
+    public static bool TokenLaneTiles => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SUnpack(byte* row, int blocks, byte* codes) => Avx2Isa.I2SUnpack(row, blocks, codes);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Unpack(byte* row, int blocks, byte* codes) => Avx2Isa.TQ2Unpack(row, blocks, codes);
+
+    /// <summary>
+    /// Per 4-element group: two activation vectors (16 tokens), one broadcast of each row's 4 codes, 8 <c>vpdpbusd</c>,
+    /// each doing 32 useful products (the row kernels: one load per multiply-add and a horizontal sum per row and
+    /// token). <c>vpdpbusd</c>'s latency (about 5 cycles) needs 10 or more independent chains to reach its throughput:
+    /// with 32 vector registers (AVX-512 parts, which .NET's EVEX encoding uses) even and odd groups go to separate
+    /// accumulators (16 chains; measured 1.4-1.6x the 8-chain loop in L1); with 16 (AVX-VNNI-only parts) 8 chains.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // its own register allocation: inlined, the row pointers spilled
+    public static void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
+    {
+        // Rows 1..3 as offsets from row 0 (in 4-byte groups): one pointer walks, the others are base + index addressing.
+        uint* c = (uint*)codes;
+        uint* end = c + k / 4;
+        nint s1 = codeStride / 4, s2 = 2 * s1, s3 = 3 * s1;
+        if (vectors == 1)
+        {
+            Tile8(c, end, s1, lanes, sums);
+            return;
+        }
+        Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        if (Avx512F.VL.IsSupported)
+        {
+            Vector256<int> b00 = default, b01 = default, b10 = default, b11 = default, b20 = default, b21 = default, b30 = default, b31 = default;
+            for (; c + 2 <= end; c += 2, lanes += 128)
+            {
+                Group16(c, s1, lanes, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+                Group16(c + 1, s1, lanes + 64, ref b00, ref b01, ref b10, ref b11, ref b20, ref b21, ref b30, ref b31);
+            }
+            a00 = Avx2.Add(a00, b00); a01 = Avx2.Add(a01, b01); a10 = Avx2.Add(a10, b10); a11 = Avx2.Add(a11, b11);
+            a20 = Avx2.Add(a20, b20); a21 = Avx2.Add(a21, b21); a30 = Avx2.Add(a30, b30); a31 = Avx2.Add(a31, b31);
+        }
+        for (; c < end; c++, lanes += 64) Group16(c, s1, lanes, ref a00, ref a01, ref a10, ref a11, ref a20, ref a21, ref a30, ref a31);
+        Avx.Store(sums, a00); Avx.Store(sums + 8, a01);
+        Avx.Store(sums + 16, a10); Avx.Store(sums + 24, a11);
+        Avx.Store(sums + 32, a20); Avx.Store(sums + 40, a21);
+        Avx.Store(sums + 48, a30); Avx.Store(sums + 56, a31);
+    }
+
+    /// <summary>One group of four rows (row r's 4 codes at c + r * s1) against 16 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Group16(uint* c, nint s1, sbyte* lanes, ref Vector256<int> a00, ref Vector256<int> a01, ref Vector256<int> a10,
+        ref Vector256<int> a11, ref Vector256<int> a20, ref Vector256<int> a21, ref Vector256<int> a30, ref Vector256<int> a31)
+    {
+        var x0 = Avx.LoadVector256(lanes);
+        var x1 = Avx.LoadVector256(lanes + 32);
+        var b = Avx2.BroadcastScalarToVector256(c).AsByte();
+        a00 = AvxVnni.MultiplyWideningAndAdd(a00, b, x0); a01 = AvxVnni.MultiplyWideningAndAdd(a01, b, x1);
+        b = Avx2.BroadcastScalarToVector256(c + s1).AsByte();
+        a10 = AvxVnni.MultiplyWideningAndAdd(a10, b, x0); a11 = AvxVnni.MultiplyWideningAndAdd(a11, b, x1);
+        b = Avx2.BroadcastScalarToVector256(c + 2 * s1).AsByte();
+        a20 = AvxVnni.MultiplyWideningAndAdd(a20, b, x0); a21 = AvxVnni.MultiplyWideningAndAdd(a21, b, x1);
+        b = Avx2.BroadcastScalarToVector256(c + 3 * s1).AsByte();
+        a30 = AvxVnni.MultiplyWideningAndAdd(a30, b, x0); a31 = AvxVnni.MultiplyWideningAndAdd(a31, b, x1);
+    }
+
+    /// <summary>Four rows against one token vector (8 tokens): consecutive groups go to separate accumulators (16 chains with 32 registers, 8 otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile8(uint* c, uint* end, nint s1, sbyte* lanes, int* sums)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        if (Avx512F.VL.IsSupported)
+        {
+            Vector256<int> e0 = default, e1 = default, e2 = default, e3 = default, f0 = default, f1 = default, f2 = default, f3 = default;
+            for (; c + 4 <= end; c += 4, lanes += 128)
+            {
+                Group8(c, s1, lanes, ref a0, ref a1, ref a2, ref a3);
+                Group8(c + 1, s1, lanes + 32, ref b0, ref b1, ref b2, ref b3);
+                Group8(c + 2, s1, lanes + 64, ref e0, ref e1, ref e2, ref e3);
+                Group8(c + 3, s1, lanes + 96, ref f0, ref f1, ref f2, ref f3);
+            }
+            a0 = Avx2.Add(a0, e0); a1 = Avx2.Add(a1, e1); a2 = Avx2.Add(a2, e2); a3 = Avx2.Add(a3, e3);
+            b0 = Avx2.Add(b0, f0); b1 = Avx2.Add(b1, f1); b2 = Avx2.Add(b2, f2); b3 = Avx2.Add(b3, f3);
+        }
+        for (; c + 2 <= end; c += 2, lanes += 64)
+        {
+            Group8(c, s1, lanes, ref a0, ref a1, ref a2, ref a3);
+            Group8(c + 1, s1, lanes + 32, ref b0, ref b1, ref b2, ref b3);
+        }
+        if (c < end) Group8(c, s1, lanes, ref a0, ref a1, ref a2, ref a3);
+        Avx.Store(sums, Avx2.Add(a0, b0));
+        Avx.Store(sums + 16, Avx2.Add(a1, b1));
+        Avx.Store(sums + 32, Avx2.Add(a2, b2));
+        Avx.Store(sums + 48, Avx2.Add(a3, b3));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Group8(uint* c, nint s1, sbyte* lanes, ref Vector256<int> a0, ref Vector256<int> a1, ref Vector256<int> a2, ref Vector256<int> a3)
+    {
+        var x = Avx.LoadVector256(lanes);
+        a0 = AvxVnni.MultiplyWideningAndAdd(a0, Avx2.BroadcastScalarToVector256(c).AsByte(), x);
+        a1 = AvxVnni.MultiplyWideningAndAdd(a1, Avx2.BroadcastScalarToVector256(c + s1).AsByte(), x);
+        a2 = AvxVnni.MultiplyWideningAndAdd(a2, Avx2.BroadcastScalarToVector256(c + 2 * s1).AsByte(), x);
+        a3 = AvxVnni.MultiplyWideningAndAdd(a3, Avx2.BroadcastScalarToVector256(c + 3 * s1).AsByte(), x);
+    }
+
     // ---------------------------------------------------------------- TQ2_0, TQ1_0
 
     /// <summary>128 codes (four 32-code vectors) times 128 activations, added to acc.</summary>

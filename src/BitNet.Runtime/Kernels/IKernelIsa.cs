@@ -34,6 +34,27 @@ internal unsafe interface IKernelIsa
     /// <summary>Sum of codes[i] * q[i] over 256 unpacked codes (TQ1_0 after its table lookup).</summary>
     static abstract int CodesDot256(byte* codes, sbyte* q);
 
+    // Prefill and batched decode (TernaryTiles): four rows' codes unpacked once into bytes, then applied to token tiles
+    // whose activations sit in the lane layout of QuantizedActivations (tokens in SIMD lanes), so a tile ends with its
+    // 4 x 16 sums in registers and no horizontal reductions. A variant that does not override these keeps the row
+    // kernels above for every batch (the defaults are the scalar definitions, the test oracle).
+
+    /// <summary>Whether the ternary drivers use the token-lane tiles for batches of <see cref="TernaryTiles.MinTokens"/> or more.</summary>
+    static virtual bool TokenLaneTiles => false;
+
+    /// <summary>I2_S: the codes of <paramref name="blocks"/> 128-weight blocks as bytes 0..3 in weight order.</summary>
+    static virtual void I2SUnpack(byte* row, int blocks, byte* codes) => TernaryTiles.ReferenceI2SUnpack(row, blocks, codes);
+
+    /// <summary>TQ2_0: the codes of <paramref name="blocks"/> 66-byte blocks as bytes 0..3 in weight order (the scales are skipped).</summary>
+    static virtual void TQ2Unpack(byte* row, int blocks, byte* codes) => TernaryTiles.ReferenceTQ2Unpack(row, blocks, codes);
+
+    /// <summary>
+    /// sums[r * 16 + j] = sum over i &lt; k of codes[r * codeStride + i] * q_j[i] for four rows r and the 8 * vectors
+    /// (8 or 16) tokens j of one lane tile; <paramref name="lanes"/> points at the tile's group for element 0.
+    /// </summary>
+    static virtual void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums) =>
+        TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
+
     /// <summary>
     /// Dot of an F16 row (raw bits) with K floats. Halves are widened exactly; with <paramref name="finite"/> (the caller
     /// knows the row holds no inf/NaN) a cheaper widening that is exact for every finite half may be used.

@@ -12,6 +12,12 @@ namespace BitNet.Runtime.Kernels;
 /// BlockSums[b] = sum of q over elements [128b, 128b + 128)      BlockSums [tokens, K/128] int
 /// </code>
 /// The ternary kernels multiply unsigned codes (t+1) by q and subtract the block sums to undo the +1.
+/// <para>
+/// For batches of <see cref="TernaryTiles.MinTokens"/> or more tokens a second copy, <see cref="Lanes"/>, puts tokens in
+/// SIMD lanes for <see cref="TernaryTiles"/>: tile i (tokens 16i .. 16i + 15) starts at byte 16 i K; in it, the group of
+/// elements 4g .. 4g + 3 starts at g * 32 V, where V = 2 if the tile holds more than 8 tokens and 1 otherwise, and
+/// vector v of the group holds tokens 16i + 8v .. 16i + 8v + 7, four bytes each. Missing tokens are zeros.
+/// </para>
 /// </summary>
 public sealed unsafe class QuantizedActivations : IDisposable
 {
@@ -21,6 +27,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
     private readonly NativeBuffer<float> _scale;
     private readonly NativeBuffer<int> _sums;
     private readonly NativeBuffer<int> _totals;
+    private readonly NativeBuffer<sbyte> _lanes;
 
     public QuantizedActivations(int maxTokens, int maxK)
     {
@@ -30,6 +37,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         _scale = new NativeBuffer<float>(maxTokens);
         _sums = new NativeBuffer<int>((long)maxTokens * (maxK / SumBlock + 1));
         _totals = new NativeBuffer<int>(maxTokens);
+        _lanes = new NativeBuffer<sbyte>(maxTokens >= TernaryTiles.MinTokens ? (long)((maxTokens + 15) & ~15) * maxK : 1);
     }
 
     public int MaxTokens { get; }
@@ -48,6 +56,12 @@ public sealed unsafe class QuantizedActivations : IDisposable
     /// <summary>Sum of all q of each token.</summary>
     public int* Totals => _totals.Pointer;
     public int SumsPerToken => K / SumBlock;
+
+    /// <summary>The token-lane copy of <see cref="Q"/> (layout above); valid only while <see cref="HasLanes"/>.</summary>
+    public sbyte* Lanes => _lanes.Pointer;
+
+    /// <summary>Whether <see cref="Lanes"/> holds the current tokens.</summary>
+    public bool HasLanes { get; private set; }
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
     public void Quantize(KernelSet kernels, float* x, int tokens, int k, int xStride)
@@ -68,6 +82,32 @@ public sealed unsafe class QuantizedActivations : IDisposable
             foreach (int v in sums) total += v;
             Totals[t] = total;
         }
+        HasLanes = false;
+        if (tokens >= TernaryTiles.MinTokens) BuildLanes(); // a small copy next to the matmuls it serves
+    }
+
+    /// <summary>Fills <see cref="Lanes"/> from <see cref="Q"/>.</summary>
+    private void BuildLanes()
+    {
+        Debug.Assert(Tokens >= TernaryTiles.MinTokens);
+        int groups = K / 4;
+        for (int tile = 0; tile * 16 < Tokens; tile++)
+        {
+            int count = Math.Min(16, Tokens - tile * 16);
+            int width = count > 8 ? 16 : 8;                     // tokens per group: 8 V
+            int* dst = (int*)(Lanes + (long)tile * 16 * K);
+            for (int j = 0; j < width; j++)
+            {
+                if (j >= count)
+                {
+                    for (int g = 0; g < groups; g++) dst[g * width + j] = 0;
+                    continue;
+                }
+                int* src = (int*)(Q + (long)(tile * 16 + j) * K);
+                for (int g = 0; g < groups; g++) dst[g * width + j] = src[g];
+            }
+        }
+        HasLanes = true;
     }
 
     /// <summary>Test hook: overwrite every code with <paramref name="value"/> (e.g. -128, which absmax never produces) and refresh the sums.</summary>
@@ -82,6 +122,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
             foreach (int v in sums) total += v;
             Totals[t] = total;
         }
+        if (HasLanes) BuildLanes();
     }
 
     public void Dispose()
@@ -90,6 +131,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         _scale.Dispose();
         _sums.Dispose();
         _totals.Dispose();
+        _lanes.Dispose();
     }
 }
 

@@ -19,6 +19,14 @@ internal static unsafe class TernaryKernels
     {
         Debug.Assert(x.K == w.K, "activation width matches the matrix");
         Debug.Assert(rowStart >= 0 && rowEnd <= w.N && rowStart <= rowEnd);
+        if (TIsa.TokenLaneTiles && x.HasLanes)
+        {
+            // Batches: 4-row x 16-token register tiles; the last rows of an uneven range take the row kernels below.
+            int tiled = rowStart + (rowEnd - rowStart) / 4 * 4;
+            TernaryTiles.Compute<TIsa>(w, x, y, yStride, rowStart, tiled);
+            rowStart = tiled;
+            if (rowStart == rowEnd) return;
+        }
         switch (w.Layout)
         {
             case TernaryLayout.I2S: I2S<TIsa>(w, x, y, yStride, rowStart, rowEnd); break;
@@ -29,7 +37,7 @@ internal static unsafe class TernaryKernels
 
     /// <summary>The final multiply, shared by every path so that they agree bit for bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Finish(TernaryMatrix w, float rowDot, float activationScale) => rowDot * activationScale * w.OutputScale;
+    internal static float Finish(TernaryMatrix w, float rowDot, float activationScale) => rowDot * activationScale * w.OutputScale;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void I2S<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
@@ -128,6 +136,25 @@ internal static unsafe class TernaryKernels
         return t;
     }
 
+    /// <summary>One TQ1_0 block's 256 codes (0..2) in weight order, through the digit table.</summary>
+    internal static void TQ1Codes(byte* blk, byte* codes)
+    {
+        fixed (byte* lut = TritTable) TQ1Codes(blk, lut, codes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TQ1Codes(byte* blk, byte* lut, byte* codes)
+    {
+        for (int d5 = 0; d5 < 5; d5++)
+        {
+            byte* l = lut + d5 * 256;
+            for (int m = 0; m < 32; m++) codes[d5 * 32 + m] = l[blk[m]];
+            for (int m = 0; m < 16; m++) codes[160 + d5 * 16 + m] = l[blk[32 + m]];
+        }
+        for (int d4 = 0; d4 < 4; d4++)
+            for (int j = 0; j < 4; j++) codes[240 + d4 * 4 + j] = lut[d4 * 256 + blk[48 + j]];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TQ1<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
         where TIsa : struct, IKernelIsa
@@ -144,14 +171,7 @@ internal static unsafe class TernaryKernels
                 {
                     // Unpack the block's trits once (a table lookup per digit), then apply them to every token.
                     byte* blk = row + b * 54;
-                    for (int d5 = 0; d5 < 5; d5++)
-                    {
-                        byte* l = lut + d5 * 256;
-                        for (int m = 0; m < 32; m++) codes[d5 * 32 + m] = l[blk[m]];
-                        for (int m = 0; m < 16; m++) codes[160 + d5 * 16 + m] = l[blk[32 + m]];
-                    }
-                    for (int d4 = 0; d4 < 4; d4++)
-                        for (int j = 0; j < 4; j++) codes[240 + d4 * 4 + j] = lut[d4 * 256 + blk[48 + j]];
+                    TQ1Codes(blk, lut, codes);
                     float d = (float)Unsafe.ReadUnaligned<Half>(blk + 52);
                     for (int t = 0; t < x.Tokens; t++)
                     {

@@ -64,11 +64,7 @@ public sealed class ModelWeights : IDisposable
         var embedding = LoadFloatMatrix(file, embInfo, d, config.Vocab);
         bool tied = !file.TryGetTensor("output.weight", out var headInfo);
         var source = tied ? embedding : LoadFloatMatrix(file, headInfo, d, config.Vocab);
-        IRowMatrix head = options.Head switch
-        {
-            HeadFormat.Q8_0 => new Q8RowMatrix(source),
-            _ => source,
-        };
+        IRowMatrix head = options.Head == HeadFormat.Q8_0 ? new Q8RowMatrix(source) : source;
         var outputNorm = LoadVector(file, "output_norm.weight", d);
 
         var layers = new LayerWeights[config.Layers];
@@ -146,6 +142,12 @@ public enum HeadFormat
 /// <summary>Choices made when binding a model's weights.</summary>
 public sealed record ModelLoadOptions
 {
+    /// <summary>
+    /// The LM head's storage. The default keeps the file's exact head: the 8-bit head keeps every reference case's
+    /// distributions (mean KL &lt;= 2.2e-4 against the 1e-3 tolerance) but moves single logits of the real stories3m
+    /// model by up to 0.6, past the reference's 0.5 (weight rounding alone: 0.57 with float activations), so it stays
+    /// an opt-in (<c>--head q8_0</c>) for 1.6-1.9x faster decode on 2B4T-class vocabularies.
+    /// </summary>
     public HeadFormat Head { get; init; } = HeadFormat.Native;
 
     /// <summary>The kernel variant (null: <see cref="KernelSet.Default"/>, i.e. BITNET_KERNELS or the best this CPU runs).</summary>
@@ -156,7 +158,7 @@ public sealed record ModelLoadOptions
 
     public static HeadFormat ParseHead(string text) => text.ToLowerInvariant() switch
     {
-        "" or "native" or "f16" or "auto" => HeadFormat.Native,
+        "" or "native" or "f16" => HeadFormat.Native,
         "q8_0" or "q8" => HeadFormat.Q8_0,
         _ => throw new ArgumentException($"head format '{text}' is not one of native, q8_0"),
     };

@@ -51,9 +51,9 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             ModelPath = await ResolveModelAsync(stoppingToken);
             Load(stoppingToken);
             _state = ModelState.Ready;
-            logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, {Kernels} kernels, " +
+            logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, {Kernels} kernels, head {Head}, " +
                 "KV cache {KvType} {KvMb:F0} MB per sequence ({KvTotalMb:F0} MB), chat format {Format}",
-                ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, _model!.Weights.Kernels.Name,
+                ModelId, ModelPath, Engine!.ContextLength, _options.Parallel, Engine.Options.Threads, _model!.Weights.Kernels.Name, _model.Weights.Head.FormatName,
                 Engine.Options.KvCache, Engine.KvBytesPerSlot / 1e6, Engine.KvBytesPerSlot * _options.Parallel / 1e6, ChatFormat!.Name);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -85,7 +85,12 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         logger.LogInformation("Loading model {Path}", ModelPath);
         // Settings were validated at start; Select honours BITNET_KERNELS when the setting is empty.
         var kernels = string.IsNullOrWhiteSpace(_options.Kernels) ? KernelSet.Default : KernelSet.Select(_options.Kernels);
-        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions { Kernels = kernels, Progress = new LogProgress(logger) });
+        _model = BitNetModel.Load(ModelPath, new ModelLoadOptions
+        {
+            Kernels = kernels,
+            Head = ModelLoadOptions.ParseHead(_options.Head.Trim()),
+            Progress = new LogProgress(logger),
+        });
         ct.ThrowIfCancellationRequested();
         Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
         ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)

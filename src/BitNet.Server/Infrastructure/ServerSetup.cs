@@ -1,5 +1,6 @@
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Chat;
+using BitNet.Runtime.Model;
 using BitNet.Server.Endpoints;
 using BitNet.Server.Endpoints.Ollama;
 using BitNet.Server.Hosting;
@@ -245,6 +246,8 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             try { KernelSet.Select(o.Kernels); }
             catch (ArgumentException e) { errors.Add($"{Describe("BitNet:Kernels")}: {e.Message}"); }
         }
+        try { ModelLoadOptions.ParseHead(o.Head.Trim()); }
+        catch (ArgumentException e) { errors.Add($"{Describe("BitNet:Head")}: {e.Message}"); }
         if (ModelHost.ParseKvCacheType(o.KvCacheType) is null)
             errors.Add($"{Describe("BitNet:KvCacheType")}: '{o.KvCacheType}' is not one of f16, f32, q8_0");
         if (o.DefaultMaxTokens > o.MaxTokensCap)

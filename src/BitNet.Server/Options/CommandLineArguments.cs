@@ -66,6 +66,7 @@ public static class CommandLineArguments
         new(["--threads", "-t"], nameof(ServerOptions.Threads), "kernel threads (0 = processor count)", FlagKind.Integer),
         new(["--kernels"], nameof(ServerOptions.Kernels), "kernel variant: auto, AVX-VNNI, AVX2, AdvSimd+Dp, AdvSimd or scalar", Default: "$BITNET_KERNELS or auto"),
         new(["--kv-type"], nameof(ServerOptions.KvCacheType), "KV cache storage: f16, f32 or q8_0", Default: "f16"),
+        new(["--head"], nameof(ServerOptions.Head), "LM head storage: native or q8_0 (requantized at load)", Default: "native"),
         new(["--batch-size", "-b"], nameof(ServerOptions.MaxBatchTokens), "tokens per engine step (decode tokens + prompt chunks)", FlagKind.Integer),
         new(["--n-predict", "-n"], nameof(ServerOptions.DefaultMaxTokens), "max_tokens when a request does not say", FlagKind.Integer),
         new(["--timeout"], nameof(ServerOptions.RequestTimeoutSeconds), "server-wide request deadline in seconds", FlagKind.Integer),

@@ -31,6 +31,9 @@ public sealed class ServerOptions
     /// <summary>KV cache storage: f16 (default), f32 or q8_0.</summary>
     public string KvCacheType { get; set; } = "f16";
 
+    /// <summary>LM head storage: native (default: the file's exact head) or q8_0 (requantized at load: faster decode, logits within ~0.6).</summary>
+    public string Head { get; set; } = "native";
+
     /// <summary>Tokens per engine step (decode tokens plus prompt chunks).</summary>
     [Range(1, 8192)]
     public int MaxBatchTokens { get; set; } = 256;

@@ -75,6 +75,17 @@ public sealed unsafe class Q8HeadTests(ITestOutputHelper output)
         Assert.True(Math.Abs(pplQ8 - pplNative) / pplNative < 0.01, $"perplexity {pplNative} -> {pplQ8}");
     }
 
+    [Theory]
+    [InlineData("", HeadFormat.Native)]
+    [InlineData("native", HeadFormat.Native)]
+    [InlineData("F16", HeadFormat.Native)]
+    [InlineData("q8_0", HeadFormat.Q8_0)]
+    public void HeadNamesParse(string text, HeadFormat expected) => Assert.Equal(expected, ModelLoadOptions.ParseHead(text));
+
+    [Fact]
+    public void AnUnknownHeadNameIsRefusedWithTheChoices() =>
+        Assert.Contains("native, q8_0", Assert.Throws<ArgumentException>(() => ModelLoadOptions.ParseHead("q4")).Message);
+
     private static double LogSoftmax(ReadOnlySpan<float> logits, int index)
     {
         double max = double.NegativeInfinity;

@@ -141,5 +141,6 @@ public sealed class Q8KvCacheServer : ServerFixture
     {
         ["BitNet:Parallel"] = "2",
         ["BitNet:KvCacheType"] = "Q8_0",
+        ["BitNet:Head"] = "q8_0",
     };
 }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using BitNet.Runtime.Kernels;
+using BitNet.Runtime.Quantization;
+
+namespace BitNet.Benchmarks;
+
+/// <summary>
+/// `ternary-rates`: one thread, the 2B4T FFN shapes, every supported variant and layout, batch sizes 1..128: the
+/// integer multiply-add rate (GMAC/s) of the ternary GEMM, to see where the kernels stand against the core's peak
+/// without BenchmarkDotNet's minutes per case.
+/// </summary>
+public static unsafe class TernaryRates
+{
+    public static int Run(string[] args)
+    {
+        int[] tokens = [1, 4, 8, 16, 64, 128];
+        (int, int)[] shapes = [(2560, 6912), (6912, 2560)];
+        var names = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--shape" && i + 1 < args.Length)
+            {
+                var kn = args[++i].Split('x');
+                shapes = [(int.Parse(kn[0]), int.Parse(kn[1]))];
+            }
+            else names.Add(args[i]);
+        }
+        string[] variants = names.Count > 0 ? names.ToArray() : KernelSet.Supported.Select(v => v.Name).ToArray();
+        TileRate<AvxVnniIsa>("AVX-VNNI", 2560, 2); TileRate<AvxVnniIsa>("AVX-VNNI", 2560, 1);
+        TileRate<Avx2Isa>("AVX2", 2560, 2); TileRate<Avx2Isa>("AVX2", 2560, 1);
+        Console.WriteLine("variant      layout  K x N         tokens   ms/call   GMAC/s");
+        foreach (var name in variants)
+        {
+            var kernels = KernelSet.Select(name);
+            foreach (var layout in new[] { TernaryLayout.I2S, TernaryLayout.TQ2, TernaryLayout.TQ1 })
+                foreach (var (k, n) in shapes)
+                    foreach (int t in tokens)
+                    {
+                        if (layout != TernaryLayout.I2S && t != 1 && t != 64) continue;
+                        double ms = Time(kernels, layout, k, n, t);
+                        Console.WriteLine($"{kernels.Name,-12} {layout,-7} {k,4} x {n,-7} {t,6} {ms,9:F3} {(double)k * n * t / ms / 1e6,8:F1}");
+                    }
+        }
+        return 0;
+    }
+
+    /// <summary>The 4-row x 16-token tile alone, its panel and lanes in L1: the kernel's own ceiling.</summary>
+    private static void TileRate<TIsa>(string name, int k, int vectors) where TIsa : struct, IKernelIsa
+    {
+        if (!TIsa.IsSupported) return;
+        using var codes = new NativeBuffer<byte>(4L * k);
+        using var lanes = new NativeBuffer<sbyte>(16L * k);
+        var rng = new Random(3);
+        for (int i = 0; i < 4 * k; i++) codes.Pointer[i] = (byte)rng.Next(3);
+        for (int i = 0; i < 16 * k; i++) lanes.Pointer[i] = (sbyte)rng.Next(-100, 100);
+        int* sums = stackalloc int[64];
+        int reps = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.ElapsedMilliseconds < 400)
+        {
+            for (int i = 0; i < 100; i++) TIsa.CodeTile4(codes.Pointer, k, lanes.Pointer, vectors, k, sums);
+            reps += 100;
+        }
+        double s = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"{name,-12} tile 4 x {8 * vectors} over K={k} in L1: {4.0 * 8 * vectors * k * reps / s / 1e9:F1} GMAC/s");
+    }
+
+    private static double Time(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)
+    {
+        var format = layout switch { TernaryLayout.I2S => TensorFormats.I2_S, TernaryLayout.TQ2 => TensorFormats.TQ2_0, _ => TensorFormats.TQ1_0 };
+        var rng = new Random(1);
+        var values = new float[(long)k * n];
+        for (int i = 0; i < values.Length; i++) values[i] = (rng.Next(3) - 1) * 0.5f;
+        var bytes = ReferenceQuantizer.Quantize(format.Type, values, k);
+        using var weights = new NativeBuffer<byte>(bytes.Length);
+        bytes.CopyTo(new Span<byte>(weights.Pointer, bytes.Length));
+        using var matrix = new TernaryMatrix("rates", layout, weights.Pointer, k, n, layout == TernaryLayout.I2S ? 0.5f : 1f);
+        using var act = new QuantizedActivations(tokens, k);
+        var x = new float[tokens * k];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
+        fixed (float* xp = x) act.Quantize(kernels, xp, tokens, k, k);
+        var y = new float[tokens * n];
+        fixed (float* yp = y)
+        {
+            kernels.TernaryMatMul(matrix, act, yp, n, 0, n);
+            int reps = 0;
+            var sw = Stopwatch.StartNew();
+            while (sw.ElapsedMilliseconds < 400 || reps < 3)
+            {
+                kernels.TernaryMatMul(matrix, act, yp, n, 0, n);
+                reps++;
+            }
+            return sw.Elapsed.TotalMilliseconds / reps;
+        }
+    }
+}
