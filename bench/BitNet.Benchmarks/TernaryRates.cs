@@ -26,8 +26,11 @@ public static unsafe class TernaryRates
             else names.Add(args[i]);
         }
         string[] variants = names.Count > 0 ? names.ToArray() : KernelSet.Supported.Select(v => v.Name).ToArray();
-        TileRate<AvxVnniIsa>("AVX-VNNI", 2560, 2); TileRate<AvxVnniIsa>("AVX-VNNI", 2560, 1);
-        TileRate<Avx2Isa>("AVX2", 2560, 2); TileRate<Avx2Isa>("AVX2", 2560, 1);
+        foreach (int tk in new[] { 2560, 6912 })
+        {
+            TileRate<AvxVnniIsa>("AVX-VNNI", tk, 2); TileRate<AvxVnniIsa>("AVX-VNNI", tk, 1);
+            TileRate<Avx2Isa>("AVX2", tk, 2); TileRate<Avx2Isa>("AVX2", tk, 1);
+        }
         Console.WriteLine("variant      layout  K x N         tokens   ms/call   GMAC/s");
         foreach (var name in variants)
         {
@@ -62,7 +65,7 @@ public static unsafe class TernaryRates
             reps += 100;
         }
         double s = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"{name,-12} tile 4 x {8 * vectors} over K={k} in L1: {4.0 * 8 * vectors * k * reps / s / 1e9:F1} GMAC/s");
+        Console.WriteLine($"{name,-12} tile 4 x {8 * vectors} over K={k} (panel {4 * k / 1024} KB, lanes {8 * vectors * k / 1024} KB): {4.0 * 8 * vectors * k * reps / s / 1e9:F1} GMAC/s");
     }
 
     private static double Time(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)

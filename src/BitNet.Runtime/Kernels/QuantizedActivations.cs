@@ -66,48 +66,59 @@ public sealed unsafe class QuantizedActivations : IDisposable
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
     public void Quantize(KernelSet kernels, float* x, int tokens, int k, int xStride)
     {
+        Prepare(tokens, k);
+        for (int t = 0; t < tokens; t++) QuantizeToken(kernels, x + (long)t * xStride, t);
+        for (int tile = 0; tile < LaneTiles; tile++) BuildLaneTile(tile);
+    }
+
+    /// <summary>
+    /// Starts a batch of <paramref name="tokens"/> x <paramref name="k"/>; then <see cref="QuantizeToken"/> for every
+    /// token and, once all are done, <see cref="BuildLaneTile"/> for every lane tile (each step may run in parallel).
+    /// </summary>
+    public void Prepare(int tokens, int k)
+    {
         if (tokens > MaxTokens || k > MaxK)
             throw new ArgumentOutOfRangeException(nameof(tokens), $"{tokens} x {k} exceeds the {MaxTokens} x {MaxK} buffer");
         Debug.Assert(k % SumBlock == 0, "ternary K is a multiple of 128");
         Tokens = tokens;
         K = k;
-        for (int t = 0; t < tokens; t++)
-        {
-            var src = new ReadOnlySpan<float>(x + (long)t * xStride, k);
-            var dst = new Span<sbyte>(Q + (long)t * k, k);
-            Scale[t] = kernels.QuantizeRow(src, dst);
-            var sums = new Span<int>(BlockSums + (long)t * (k / SumBlock), k / SumBlock);
-            ActivationQuantizer.BlockSums(dst, sums);
-            int total = 0;
-            foreach (int v in sums) total += v;
-            Totals[t] = total;
-        }
-        HasLanes = false;
-        if (tokens >= TernaryTiles.MinTokens) BuildLanes(); // a small copy next to the matmuls it serves
+        HasLanes = tokens >= TernaryTiles.MinTokens; // a small copy next to the matmuls it serves
     }
 
-    /// <summary>Fills <see cref="Lanes"/> from <see cref="Q"/>.</summary>
-    private void BuildLanes()
+    /// <summary>Lane tiles of the current batch (0 when it is too small to use them).</summary>
+    public int LaneTiles => HasLanes ? (Tokens + 15) / 16 : 0;
+
+    /// <summary>Quantizes token <paramref name="t"/> from K floats at <paramref name="x"/>.</summary>
+    public void QuantizeToken(KernelSet kernels, float* x, int t)
     {
-        Debug.Assert(Tokens >= TernaryTiles.MinTokens);
+        int k = K;
+        var dst = new Span<sbyte>(Q + (long)t * k, k);
+        Scale[t] = kernels.QuantizeRow(new ReadOnlySpan<float>(x, k), dst);
+        var sums = new Span<int>(BlockSums + (long)t * (k / SumBlock), k / SumBlock);
+        ActivationQuantizer.BlockSums(dst, sums);
+        int total = 0;
+        foreach (int v in sums) total += v;
+        Totals[t] = total;
+    }
+
+    /// <summary>Fills lane tile <paramref name="tile"/> (tokens 16 tile ..) of <see cref="Lanes"/> from <see cref="Q"/>.</summary>
+    public void BuildLaneTile(int tile)
+    {
+        Debug.Assert(HasLanes);
         int groups = K / 4;
-        for (int tile = 0; tile * 16 < Tokens; tile++)
+        int count = Math.Min(16, Tokens - tile * 16);
+        int width = count > 8 ? 16 : 8;                     // tokens per group: 8 V
+        int* dst = (int*)(Lanes + (long)tile * 16 * K);
+        for (int j = 0; j < width; j++)
         {
-            int count = Math.Min(16, Tokens - tile * 16);
-            int width = count > 8 ? 16 : 8;                     // tokens per group: 8 V
-            int* dst = (int*)(Lanes + (long)tile * 16 * K);
-            for (int j = 0; j < width; j++)
+            if (j >= count)
             {
-                if (j >= count)
-                {
-                    for (int g = 0; g < groups; g++) dst[g * width + j] = 0;
-                    continue;
-                }
-                int* src = (int*)(Q + (long)(tile * 16 + j) * K);
-                for (int g = 0; g < groups; g++) dst[g * width + j] = src[g];
+                for (int g = 0; g < groups; g++) dst[g * width + j] = 0;
+                continue;
             }
+            int* src = (int*)(Q + (long)(tile * 16 + j) * K);
+            for (int g = 0; g < groups; g++) dst[g * width + j] = src[g];
         }
-        HasLanes = true;
     }
 
     /// <summary>Test hook: overwrite every code with <paramref name="value"/> (e.g. -128, which absmax never produces) and refresh the sums.</summary>
@@ -122,7 +133,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
             foreach (int v in sums) total += v;
             Totals[t] = total;
         }
-        if (HasLanes) BuildLanes();
+        for (int tile = 0; tile < LaneTiles; tile++) BuildLaneTile(tile);
     }
 
     public void Dispose()

@@ -13,7 +13,14 @@ public sealed unsafe partial class Transformer
     private void Quantize(float* x, int tokens, int width)
     {
         long start = Stamp();
-        _s.Act.Quantize(_w.Kernels, x, tokens, width, width);
+        var act = _s.Act;
+        if (tokens < ParallelTokens || _pool.ThreadCount == 1) act.Quantize(_w.Kernels, x, tokens, width, width);
+        else
+        {
+            act.Prepare(tokens, width);
+            RunStage(Stage.Quantize, x, null, tokens, stride: width);
+            RunStage(Stage.Lanes, null, null, act.LaneTiles);
+        }
         Record(ForwardProfile.Stage.ActivationQuant, start);
     }
 
@@ -32,23 +39,31 @@ public sealed unsafe partial class Transformer
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
     {
         long start = Stamp();
-        for (int t = 0; t < tokens; t++)
-        {
-            var src = new ReadOnlySpan<float>(x + (long)t * stride, n);
-            var dst = new Span<float>(y + (long)t * stride, n);
-            float ss = TensorPrimitives.SumOfSquares(src);
-            float scale = 1f / MathF.Sqrt(ss / n + _c.RmsEps);
-            TensorPrimitives.Multiply(src, scale, dst);
-            TensorPrimitives.Multiply(dst, weight, dst);
-        }
+        if (tokens < ParallelTokens || _pool.ThreadCount == 1)
+            for (int t = 0; t < tokens; t++) RmsNormRow(x + (long)t * stride, y + (long)t * stride, n, weight);
+        else RunStage(Stage.Norm, x, y, tokens, width: n, stride: stride, weight: weight);
         Record(ForwardProfile.Stage.Norms, start);
+    }
+
+    private void RmsNormRow(float* x, float* y, int n, float[] weight)
+    {
+        var src = new ReadOnlySpan<float>(x, n);
+        var dst = new Span<float>(y, n);
+        float ss = TensorPrimitives.SumOfSquares(src);
+        float scale = 1f / MathF.Sqrt(ss / n + _c.RmsEps);
+        TensorPrimitives.Multiply(src, scale, dst);
+        TensorPrimitives.Multiply(dst, weight, dst);
     }
 
     private void Add(float* x, float* y, int n)
     {
         long start = Stamp();
-        var a = new Span<float>(x, n);
-        TensorPrimitives.Add(a, new ReadOnlySpan<float>(y, n), a);
+        if (_s.Tokens < ParallelTokens || _pool.ThreadCount == 1)
+        {
+            var a = new Span<float>(x, n);
+            TensorPrimitives.Add(a, new ReadOnlySpan<float>(y, n), a);
+        }
+        else RunElementwise(Stage.Add, x, y, n);
         Record(ForwardProfile.Stage.Residual, start);
     }
 
@@ -57,6 +72,13 @@ public sealed unsafe partial class Transformer
     private void GatedActivation(float* g, float* u, int n)
     {
         long start = Stamp();
+        if (_s.Tokens < ParallelTokens || _pool.ThreadCount == 1) GatedActivationRange(g, u, n);
+        else RunElementwise(Stage.Gate, g, u, n);
+        Record(ForwardProfile.Stage.FfnActivation, start);
+    }
+
+    private void GatedActivationRange(float* g, float* u, int n)
+    {
         var gate = new Span<float>(g, n);
         var up = new ReadOnlySpan<float>(u, n);
         if (_c.Activation == FfnActivation.ReluSquared)
@@ -69,7 +91,6 @@ public sealed unsafe partial class Transformer
             for (int i = 0; i < n; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i]));
         }
         TensorPrimitives.Multiply(gate, up, gate);
-        Record(ForwardProfile.Stage.FfnActivation, start);
     }
 
     /// <summary>
@@ -292,6 +313,7 @@ public sealed unsafe partial class Transformer
         public MatMulWork MatMulWork = new();
         public AttentionWork AttentionWork = null!;
         public HeadWork HeadWork = null!;
+        public StageWork StageWork = null!;
 
         public Span<float> Row(float* buffer, int t, int width) => new(buffer + (long)t * width, width);
 

@@ -27,6 +27,7 @@ public sealed unsafe partial class Transformer : IDisposable
         _s = new Scratch(_c, maxBatchTokens);
         _s.AttentionWork = new AttentionWork(this);
         _s.HeadWork = new HeadWork(this);
+        _s.StageWork = new StageWork(this);
     }
 
     public ModelConfig Config => _c;
