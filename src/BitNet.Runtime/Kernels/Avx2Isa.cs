@@ -377,22 +377,29 @@ internal unsafe struct Avx2Isa : IKernelIsa
         if (tokens > 3) y[3] = Vector256.Sum(a3);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// Eight tokens against one row: each group of 8 halves widened once for 8 FMAs. The token pointers are hoisted
+    /// (recomputing 8 strided addresses per group cost as much as the FMAs), and the row is prefetched as in the GEMV:
+    /// the loop consumes it 8x slower than the memory bus delivers, which the hardware prefetcher alone did not follow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void HalfDot8<TW>(ushort* row, float* x, int xStride, int k, float* y) where TW : struct, IWidening
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        float* x0 = x, x1 = x + xStride, x2 = x + 2L * xStride, x3 = x + 3L * xStride;
+        nint d4 = 4 * (nint)xStride;                 // tokens 4..7 as x0..x3 + d4
         for (int j = 0; j < k; j += 8)
         {
+            if ((j & 31) == 0) Sse.Prefetch0((byte*)(row + j) + Streaming.PrefetchBytes);
             var h = TW.Widen(row + j);
-            float* xj = x + j;
-            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj), a0);
-            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + xStride), a1);
-            a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 2L * xStride), a2);
-            a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 3L * xStride), a3);
-            a4 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 4L * xStride), a4);
-            a5 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 5L * xStride), a5);
-            a6 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 6L * xStride), a6);
-            a7 = Fma.MultiplyAdd(h, Avx.LoadVector256(xj + 7L * xStride), a7);
+            a0 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + j), a0);
+            a1 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + j), a1);
+            a2 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + j), a2);
+            a3 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3 + j), a3);
+            a4 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + d4 + j), a4);
+            a5 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + d4 + j), a5);
+            a6 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + d4 + j), a6);
+            a7 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3 + d4 + j), a7);
         }
         y[0] = Vector256.Sum(a0); y[1] = Vector256.Sum(a1); y[2] = Vector256.Sum(a2); y[3] = Vector256.Sum(a3);
         y[4] = Vector256.Sum(a4); y[5] = Vector256.Sum(a5); y[6] = Vector256.Sum(a6); y[7] = Vector256.Sum(a7);
