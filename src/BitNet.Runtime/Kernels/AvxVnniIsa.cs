@@ -112,6 +112,9 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ2Unpack(byte* row, int blocks, byte* codes) => Avx2Isa.TQ2Unpack(row, blocks, codes);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ1Unpack(byte* row, int blocks, byte* codes) => Avx2Isa.TQ1Unpack(row, blocks, codes);
+
     /// <summary>
     /// Per 4-element group: two activation vectors (16 tokens), one broadcast of each row's 4 codes, 8 <c>vpdpbusd</c>,
     /// each doing 32 useful products (the row kernels: one load per multiply-add and a horizontal sum per row and

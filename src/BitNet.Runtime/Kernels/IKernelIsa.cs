@@ -48,6 +48,12 @@ internal unsafe interface IKernelIsa
     /// <summary>TQ2_0: the codes of <paramref name="blocks"/> 66-byte blocks as bytes 0..3 in weight order (the scales are skipped).</summary>
     static virtual void TQ2Unpack(byte* row, int blocks, byte* codes) => TernaryTiles.ReferenceTQ2Unpack(row, blocks, codes);
 
+    /// <summary>TQ1_0: the codes of <paramref name="blocks"/> 54-byte blocks as bytes 0..2 in weight order (the scales are skipped).</summary>
+    static virtual void TQ1Unpack(byte* row, int blocks, byte* codes)
+    {
+        for (int b = 0; b < blocks; b++) TernaryKernels.TQ1Codes(row + b * 54, codes + b * 256);
+    }
+
     /// <summary>
     /// sums[r * 16 + j] = sum over i &lt; k of codes[r * codeStride + i] * q_j[i] for four rows r and the 8 * vectors
     /// (8 or 16) tokens j of one lane tile; <paramref name="lanes"/> points at the tile's group for element 0.

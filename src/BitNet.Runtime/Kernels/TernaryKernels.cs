@@ -161,29 +161,26 @@ internal static unsafe class TernaryKernels
     {
         int blocks = w.K / 256;
         byte* codes = stackalloc byte[256];
-        fixed (byte* lut = TritTable)
+        for (int n = rowStart; n < rowEnd; n++)
         {
-            for (int n = rowStart; n < rowEnd; n++)
+            byte* row = w.Row(n);
+            for (int t = 0; t < x.Tokens; t++) y[(long)t * yStride + n] = 0;
+            for (int b = 0; b < blocks; b++)
             {
-                byte* row = w.Row(n);
-                for (int t = 0; t < x.Tokens; t++) y[(long)t * yStride + n] = 0;
-                for (int b = 0; b < blocks; b++)
-                {
-                    // Unpack the block's trits once (a table lookup per digit), then apply them to every token.
-                    byte* blk = row + b * 54;
-                    TQ1Codes(blk, lut, codes);
-                    float d = (float)Unsafe.ReadUnaligned<Half>(blk + 52);
-                    for (int t = 0; t < x.Tokens; t++)
-                    {
-                        int* u = x.BlockSums + (long)t * x.SumsPerToken;
-                        int dot = TIsa.CodesDot256(codes, x.Q + (long)t * x.K + b * 256);
-                        // Accumulate in y itself, in block order.
-                        y[(long)t * yStride + n] += d * (dot - (u[2 * b] + u[2 * b + 1]));
-                    }
-                }
+                // Unpack the block's trits once, then apply them to every token.
+                byte* blk = row + b * 54;
+                TIsa.TQ1Unpack(blk, 1, codes);
+                float d = (float)Unsafe.ReadUnaligned<Half>(blk + 52);
                 for (int t = 0; t < x.Tokens; t++)
-                    y[(long)t * yStride + n] = Finish(w, y[(long)t * yStride + n], x.Scale[t]);
+                {
+                    int* u = x.BlockSums + (long)t * x.SumsPerToken;
+                    int dot = TIsa.CodesDot256(codes, x.Q + (long)t * x.K + b * 256);
+                    // Accumulate in y itself, in block order.
+                    y[(long)t * yStride + n] += d * (dot - (u[2 * b] + u[2 * b + 1]));
+                }
             }
+            for (int t = 0; t < x.Tokens; t++)
+                y[(long)t * yStride + n] = Finish(w, y[(long)t * yStride + n], x.Scale[t]);
         }
     }
 }

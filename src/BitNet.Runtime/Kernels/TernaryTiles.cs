@@ -109,9 +109,7 @@ internal static unsafe class TernaryTiles
         {
             case TernaryLayout.I2S: TIsa.I2SUnpack(row, w.K / 128, codes); break;
             case TernaryLayout.TQ2: TIsa.TQ2Unpack(row, w.K / 256, codes); break;
-            default:
-                for (int b = 0; b < w.K / 256; b++) TernaryKernels.TQ1Codes(row + b * 54, codes + b * 256);
-                break;
+            default: TIsa.TQ1Unpack(row, w.K / 256, codes); break;
         }
     }
 

@@ -1,0 +1,62 @@
+using BitNet.Runtime.Kernels;
+
+namespace BitNet.Runtime.Tests.Kernels;
+
+/// <summary>
+/// The SIMD code unpackers of the ternary tiles against the scalar definitions, over every byte value in every position
+/// of a block (a hostile file can hold any byte, and TQ1_0's arithmetic digit extraction must equal its table for all).
+/// </summary>
+public sealed unsafe class TernaryUnpackTests
+{
+    private static byte[] AllBytesIn(int blockBytes, int blocks, int shift)
+    {
+        var data = new byte[blockBytes * blocks];
+        for (int i = 0; i < data.Length; i++) data[i] = (byte)(i * 7 + shift);
+        return data;
+    }
+
+    [Fact]
+    public void Avx2UnpackersEqualTheScalarDefinitionsForEveryByte()
+    {
+        if (!Avx2Isa.IsSupported) return; // the x64 rows; arm64 keeps the scalar definitions, which these are
+        for (int shift = 0; shift < 256; shift += 37)
+        {
+            Check(AllBytesIn(32, 16, shift), 16 * 128, (p, c) => Avx2Isa.I2SUnpack(p, 16, c), (p, c) => TernaryTiles.ReferenceI2SUnpack(p, 16, c));
+            Check(AllBytesIn(66, 8, shift), 8 * 256, (p, c) => Avx2Isa.TQ2Unpack(p, 8, c), (p, c) => TernaryTiles.ReferenceTQ2Unpack(p, 8, c));
+            Check(AllBytesIn(54, 8, shift), 8 * 256, (p, c) => Avx2Isa.TQ1Unpack(p, 8, c), (p, c) =>
+            {
+                for (int b = 0; b < 8; b++) TernaryKernels.TQ1Codes(p + b * 54, c + b * 256);
+            });
+        }
+    }
+
+    [Fact]
+    public void Tq1DigitsAreTheReferenceDecodersForEveryByte()
+    {
+        // Every byte value in each of the 52 code positions of a block: the scalar table equals ReferenceDequantizer.
+        var blk = new byte[54];
+        var mine = new byte[256];
+        var theirs = new byte[256];
+        for (int v = 0; v < 256; v++)
+        {
+            Array.Fill(blk, (byte)v);
+            fixed (byte* p = blk) fixed (byte* c = mine) TernaryKernels.TQ1Codes(p, c);
+            Runtime.Quantization.ReferenceDequantizer.TQ1_0Codes(blk, theirs);
+            Assert.Equal(theirs, mine);
+        }
+    }
+
+    private delegate void Unpack(byte* row, byte* codes);
+
+    private static void Check(byte[] data, int codes, Unpack simd, Unpack reference)
+    {
+        var got = new byte[codes];
+        var want = new byte[codes];
+        fixed (byte* p = data) fixed (byte* g = got) fixed (byte* w = want)
+        {
+            simd(p, g);
+            reference(p, w);
+        }
+        Assert.Equal(want, got);
+    }
+}
