@@ -18,6 +18,7 @@ internal static class StressCommand
         var clients = new Option<int>("--clients", "-c") { Description = "Concurrent streaming clients", DefaultValueFactory = _ => 8 };
         var duration = new Option<double>("--duration", "-d") { Description = "Seconds to run (then in-flight requests finish)", DefaultValueFactory = _ => 10 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Upper bound of max_tokens per request", DefaultValueFactory = _ => 48 };
+        var minTokens = new Option<int>("--min-tokens") { Description = "Lower bound of max_tokens per request (= --max-tokens: every request asks for exactly that many)", DefaultValueFactory = _ => 4 };
         var disconnect = new Option<double>("--disconnect-rate") { Description = "Fraction of clients hanging up mid-stream", DefaultValueFactory = _ => 0.1 };
         var cancel = new Option<double>("--cancel-rate") { Description = "Fraction of requests cancelled before the first token", DefaultValueFactory = _ => 0.05 };
         var slow = new Option<double>("--slow-rate") { Description = "Fraction of clients that stop reading mid-stream for 1.5 s", DefaultValueFactory = _ => 0.05 };
@@ -25,7 +26,7 @@ internal static class StressCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key, if the server needs one" };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var cmd = new Command("stress", "Load a running server with streaming clients and report errors, lost tokens and latency")
-            { url, clients, duration, maxTokens, disconnect, cancel, slow, oversize, apiKey, json };
+            { url, clients, duration, maxTokens, minTokens, disconnect, cancel, slow, oversize, apiKey, json };
         cmd.SetAction(async (r, ct) =>
         {
             try
@@ -35,6 +36,7 @@ internal static class StressCommand
                     Clients = r.GetValue(clients),
                     Duration = TimeSpan.FromSeconds(r.GetValue(duration)),
                     MaxTokens = r.GetValue(maxTokens),
+                    MinTokens = r.GetValue(minTokens),
                     DisconnectRate = r.GetValue(disconnect),
                     EarlyCancelRate = r.GetValue(cancel),
                     SlowReaderRate = r.GetValue(slow),
@@ -43,6 +45,8 @@ internal static class StressCommand
                 };
                 if (options.Clients is < 1 or > 10000 || options.Duration <= TimeSpan.Zero || options.MaxTokens < 1)
                     throw new CliException("--clients must be 1..10000, --duration > 0, --max-tokens >= 1");
+                if (options.MinTokens < 1 || options.MinTokens > options.MaxTokens)
+                    throw new CliException($"--min-tokens must be 1..--max-tokens ({options.MaxTokens})");
                 var baseUrl = r.GetValue(url)!;
                 using var http = new HttpClient { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
                 var report = await new StressRunner(http, options).RunAsync(ct);

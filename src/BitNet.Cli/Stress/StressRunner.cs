@@ -12,6 +12,8 @@ public sealed record StressOptions
     public int Clients { get; init; } = 8;
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
     public int MaxTokens { get; init; } = 48;
+    /// <summary>Lower bound of a request's max_tokens (drawn uniformly from MinTokens..MaxTokens).</summary>
+    public int MinTokens { get; init; } = 4;
     /// <summary>Fraction of requests whose client disconnects after a random number of chunks.</summary>
     public double DisconnectRate { get; init; } = 0.1;
     /// <summary>Fraction of requests cancelled by the client before any token (while queued or in prefill).</summary>
@@ -102,7 +104,7 @@ public sealed class StressRunner(HttpClient http, StressOptions options)
             {
                 ["model"] = options.Model.Length > 0 ? options.Model : null,
                 ["messages"] = new[] { new { role = "user", content = Prompts[rng.Next(Prompts.Length)] } },
-                ["max_tokens"] = rng.Next(4, options.MaxTokens + 1),
+                ["max_tokens"] = rng.Next(Math.Min(options.MinTokens, options.MaxTokens), options.MaxTokens + 1),
                 ["temperature"] = 0.8,
                 ["seed"] = rng.Next(),
                 ["stream"] = true,
