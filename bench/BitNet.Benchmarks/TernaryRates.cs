@@ -31,6 +31,8 @@ public static unsafe class TernaryRates
             TileRate<AvxVnniIsa>("AVX-VNNI", tk, 2); TileRate<AvxVnniIsa>("AVX-VNNI", tk, 1);
             TileRate<Avx2Isa>("AVX2", tk, 2); TileRate<Avx2Isa>("AVX2", tk, 1);
         }
+        foreach (var name in names.Count > 0 ? names : KernelSet.Supported.Select(v => v.Name).ToList())
+            foreach (int t in new[] { 1, 8 }) HeadRate(KernelSet.Select(name), t);
         Console.WriteLine("variant      layout  K x N         tokens   ms/call   GMAC/s");
         foreach (var name in variants)
         {
@@ -66,6 +68,34 @@ public static unsafe class TernaryRates
         }
         double s = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"{name,-12} tile 4 x {8 * vectors} over K={k} (panel {4 * k / 1024} KB, lanes {8 * vectors * k / 1024} KB): {4.0 * 8 * vectors * k * reps / s / 1e9:F1} GMAC/s");
+    }
+
+    /// <summary>The F16 and Q8_0 head over 16384 rows of 2560 (L3-resident): one thread's multiply-add rate per batch size.</summary>
+    private static void HeadRate(KernelSet kernels, int tokens)
+    {
+        const int rows = 16384, dim = 2560;
+        var rng = new Random(2);
+        var f16 = new ushort[rows * dim];
+        for (int i = 0; i < f16.Length; i++) f16[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() - 0.5));
+        fixed (ushort* hp = f16)
+        {
+            var head = new FloatMatrix("head", TensorFormats.F16, (byte*)hp, (long)rows * dim * 2, dim, rows);
+            using var q8 = new Q8RowMatrix(head);
+            var x = new float[tokens * dim];
+            for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
+            var y = new float[tokens * rows];
+            var scratch = new float[dim];
+            foreach (IRowMatrix m in new IRowMatrix[] { head, q8 })
+                fixed (float* xp = x) fixed (float* yp = y)
+                {
+                    m.MatMul(kernels, xp, tokens, dim, yp, rows, 0, rows, scratch);
+                    int reps = 0;
+                    var sw = Stopwatch.StartNew();
+                    while (sw.ElapsedMilliseconds < 400) { m.MatMul(kernels, xp, tokens, dim, yp, rows, 0, rows, scratch); reps++; }
+                    double ms = sw.Elapsed.TotalMilliseconds / reps;
+                    Console.WriteLine($"{kernels.Name,-12} head {m.FormatName,-20} {dim} x {rows} tokens {tokens}: {ms:F3} ms, {(double)rows * dim * tokens / ms / 1e6:F1} GMAC/s");
+                }
+        }
     }
 
     private static double Time(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)
