@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace BitNet.Runtime.Kernels;
@@ -63,9 +64,7 @@ internal static unsafe class TernaryTiles
                     if (w.Layout == TernaryLayout.I2S)
                     {
                         TIsa.CodeTile4(panel, k, lanes, vectors, k, sums);
-                        for (int r = 0; r < 4; r++)
-                            for (int j = 0; j < count; j++)
-                                y[(long)(tb + j) * yStride + n + r] = TernaryKernels.Finish(w, (sums[r * 16 + j] - x.Totals[tb + j]) * w.TensorScale, x.Scale[tb + j]);
+                        FinishI2S(w, x, sums, tb, count, y + n, yStride);
                         continue;
                     }
                     BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, sums, acc);
@@ -77,6 +76,37 @@ internal static unsafe class TernaryTiles
         }
     }
 
+    /// <summary>
+    /// y[(tb + j) * yStride + r] for the tile's 4 rows and count tokens, the row kernels' float operations in their
+    /// order (bit-identical), eight tokens per vector where the hardware has 256-bit vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishI2S(TernaryMatrix w, QuantizedActivations x, int* sums, int tb, int count, float* y, int yStride)
+    {
+        int j0 = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            float* out8 = stackalloc float[8];
+            var ws = Vector256.Create(w.TensorScale);
+            var os = Vector256.Create(w.OutputScale);
+            for (; j0 + 8 <= count; j0 += 8)
+            {
+                var totals = Vector256.Load(x.Totals + tb + j0);
+                var scales = Vector256.Load(x.Scale + tb + j0);
+                for (int r = 0; r < 4; r++)
+                {
+                    var dot = Vector256.ConvertToSingle(Vector256.Load(sums + r * 16 + j0) - totals) * ws;
+                    (dot * scales * os).Store(out8);
+                    float* yr = y + (long)(tb + j0) * yStride + r;
+                    for (int j = 0; j < 8; j++) yr[(long)j * yStride] = out8[j];
+                }
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int j = j0; j < count; j++)
+                y[(long)(tb + j) * yStride + r] = TernaryKernels.Finish(w, (sums[r * 16 + j] - x.Totals[tb + j]) * w.TensorScale, x.Scale[tb + j]);
+    }
+
     /// <summary>TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BlockScaled<TIsa>(TernaryMatrix w, QuantizedActivations x, byte* panel, int n, sbyte* lanes, int vectors, int tb, int count,
@@ -85,17 +115,33 @@ internal static unsafe class TernaryTiles
         int k = w.K;
         int blocks = k / 256;
         int scaleAt = w.Layout == TernaryLayout.TQ2 ? 64 : 52;
+        int* blockSums = stackalloc int[16];   // the tile's activation sums over the current 256-block, per token
         for (int i = 0; i < 64; i++) acc[i] = 0;
+        for (int j = count; j < 16; j++) blockSums[j] = 0;
+        bool vector = Vector256.IsHardwareAccelerated;
         for (int b = 0; b < blocks; b++)
         {
             TIsa.CodeTile4(panel + b * 256, k, lanes + (long)b * 64 * 32 * vectors, vectors, 256, sums);
+            for (int j = 0; j < count; j++)
+            {
+                int* u = x.BlockSums + (long)(tb + j) * x.SumsPerToken;
+                blockSums[j] = u[2 * b] + u[2 * b + 1];
+            }
             for (int r = 0; r < 4; r++)
             {
                 float d = (float)Unsafe.ReadUnaligned<Half>(w.Row(n + r) + (long)b * w.BlockBytes + scaleAt);
-                for (int j = 0; j < count; j++)
+                int* sr = sums + r * 16;
+                float* ar = acc + r * 16;
+                if (vector)
                 {
-                    int* u = x.BlockSums + (long)(tb + j) * x.SumsPerToken;
-                    acc[r * 16 + j] += d * (sums[r * 16 + j] - (u[2 * b] + u[2 * b + 1]));
+                    // The same int subtract, convert, multiply and add per lane as the scalar loop (no fused multiply-add).
+                    var dv = Vector256.Create(d);
+                    for (int j = 0; j < 8 * vectors; j += 8)
+                        (Vector256.Load(ar + j) + dv * Vector256.ConvertToSingle(Vector256.Load(sr + j) - Vector256.Load(blockSums + j))).Store(ar + j);
+                }
+                else
+                {
+                    for (int j = 0; j < count; j++) ar[j] += d * (sr[j] - blockSums[j]);
                 }
             }
         }
