@@ -35,6 +35,9 @@ public sealed unsafe class TernaryMatrix : IDisposable
         N = n;
         TensorScale = tensorScale;
         _owner = owner;
+        BlockWeights = layout == TernaryLayout.I2S ? 128 : 256;
+        BlockBytes = layout switch { TernaryLayout.I2S => 32, TernaryLayout.TQ2 => 66, _ => 54 };
+        RowBytes = (long)k / BlockWeights * BlockBytes;
     }
 
     public string Name { get; }
@@ -53,11 +56,12 @@ public sealed unsafe class TernaryMatrix : IDisposable
     /// <summary>Extra output multiplier (the `bitnet` arch's optional per-tensor `.scale` tensors).</summary>
     public float OutputScale { get; set; } = 1f;
 
-    public int BlockWeights => Layout == TernaryLayout.I2S ? 128 : 256;
+    public int BlockWeights { get; }
 
-    public int BlockBytes => Layout switch { TernaryLayout.I2S => 32, TernaryLayout.TQ2 => 66, _ => 54 };
+    public int BlockBytes { get; }
 
-    public long RowBytes => (long)K / BlockWeights * BlockBytes;
+    /// <summary>Bytes per row (a field: the kernels compute row addresses in their inner loops).</summary>
+    public long RowBytes { get; }
 
     public byte* Row(int n) => Data + n * RowBytes;
 

@@ -129,7 +129,7 @@ internal static unsafe class TernaryTiles
             }
             for (int r = 0; r < 4; r++)
             {
-                float d = (float)Unsafe.ReadUnaligned<Half>(w.Row(n + r) + (long)b * w.BlockBytes + scaleAt);
+                float d = TernaryKernels.HalfToSingle(Unsafe.ReadUnaligned<ushort>(w.Row(n + r) + (long)b * w.BlockBytes + scaleAt));
                 int* sr = sums + r * 16;
                 float* ar = acc + r * 16;
                 if (vector)

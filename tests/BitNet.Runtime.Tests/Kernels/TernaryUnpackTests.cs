@@ -46,6 +46,18 @@ public sealed unsafe class TernaryUnpackTests
         }
     }
 
+    [Fact]
+    public void TheInlineBlockScaleConversionEqualsHalfForAllBitPatterns()
+    {
+        for (int h = 0; h < 65536; h++)
+        {
+            float want = (float)BitConverter.UInt16BitsToHalf((ushort)h);
+            float got = TernaryKernels.HalfToSingle((ushort)h);
+            if (float.IsNaN(want)) Assert.True(float.IsNaN(got), $"half 0x{h:X4}");
+            else Assert.True(BitConverter.SingleToUInt32Bits(want) == BitConverter.SingleToUInt32Bits(got), $"half 0x{h:X4}: {got} vs {want}");
+        }
+    }
+
     private delegate void Unpack(byte* row, byte* codes);
 
     private static void Check(byte[] data, int codes, Unpack simd, Unpack reference)
