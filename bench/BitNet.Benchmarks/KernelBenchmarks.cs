@@ -5,8 +5,9 @@ using BitNet.Runtime.Quantization;
 namespace BitNet.Benchmarks;
 
 /// <summary>
-/// The kernels of one 2B4T token, single-threaded, on 2B4T shapes: ternary GEMV (decode) and GEMM (prefill / batched
-/// decode) per format, activation quantization, the F16 and Q8 LM head (a slice of its rows) and attention.
+/// The kernels of one 2B4T token, single-threaded, on 2B4T shapes: ternary GEMV (decode, 1 token) and GEMM (batched
+/// decode, 8 tokens; prefill, 64: the register-tiled TernaryTiles path) per format, activation quantization, the F16 and
+/// Q8 LM head (a slice of its rows) and attention. `ternary-rates` (Program.cs) prints the same GEMMs as GMAC/s in seconds.
 /// [MemoryDiagnoser] proves the steady state allocates nothing. Every kernel variant this CPU runs is measured.
 /// </summary>
 [MemoryDiagnoser]
@@ -25,14 +26,14 @@ public unsafe class KernelBenchmarks
     private float[] _x = null!;
     private sbyte[] _q = null!;
 
-    [Params(TernaryLayout.I2S, TernaryLayout.TQ2)]
+    [Params(TernaryLayout.I2S, TernaryLayout.TQ2, TernaryLayout.TQ1)]
     public TernaryLayout Layout { get; set; }
 
     /// <summary>FFN up/gate (2560 -> 6912) and down (6912 -> 2560).</summary>
     [Params("2560x6912", "6912x2560")]
     public string Shape { get; set; } = "2560x6912";
 
-    [Params(1, 8)]
+    [Params(1, 8, 64)]
     public int Tokens { get; set; }
 
     [GlobalSetup]
@@ -41,7 +42,7 @@ public unsafe class KernelBenchmarks
         _kernels = KernelSet.Select(Kernels);
         var parts = Shape.Split('x');
         int k = int.Parse(parts[0]), n = int.Parse(parts[1]);
-        var format = Layout == TernaryLayout.I2S ? TensorFormats.I2_S : TensorFormats.TQ2_0;
+        var format = Layout switch { TernaryLayout.I2S => TensorFormats.I2_S, TernaryLayout.TQ2 => TensorFormats.TQ2_0, _ => TensorFormats.TQ1_0 };
         var values = new float[(long)k * n];
         var rng = new Random(1);
         for (int i = 0; i < values.Length; i++) values[i] = (rng.Next(3) - 1) * 0.5f;
