@@ -152,14 +152,14 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     public void TheTileDriverOverTheScalarDefinitionsEqualsTheRowKernels()
     {
         // The token-lane tiles (TernaryTiles) with the interface's scalar definitions: every ternary case, bit for bit.
-        var rows = KernelSelfTest.Run([KernelSet.Create<ScalarTilesIsa>()]);
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<NoFault>>()]);
         Assert.All(rows, r => Assert.True(r.Passes, $"{r.Family}: {r.FirstFailure}"));
     }
 
     [Fact]
     public void ATileThatMissesOneTokenFailsEveryTernaryLayoutOnlyForBatches()
     {
-        var rows = KernelSelfTest.Run([KernelSet.Create<TileOffByOneIsa>()]);
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<MissOneToken>>()]);
         var ternary = rows.Where(r => r.Family.StartsWith("ternary", StringComparison.Ordinal)).ToArray();
         Assert.Equal(3, ternary.Length);
         Assert.All(ternary, r => Assert.False(r.Passes, r.Family));
@@ -168,43 +168,30 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         Assert.All(rows.Except(ternary), r => Assert.True(r.Passes, r.Family));
     }
 
-    /// <summary>The scalar primitives with the token-lane tiles switched on (the interface's default definitions).</summary>
-    private struct ScalarTilesIsa : IKernelIsa
+    /// <summary>What a tile test variant does to each tile's sums after the scalar definition computed them.</summary>
+    private interface ITileFault { static abstract void Apply(int vectors, int* sums); }
+
+    private struct NoFault : ITileFault
     {
-        public static string Name => "scalar-tiles";
-        public static bool IsSupported => true;
-        public static bool TokenLaneTiles => true;
-        public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks);
-        public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
-        public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
-        public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
-        public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
-        public static float HalfDot(ushort* row, float* x, int k, bool finite) => ScalarIsa.HalfDot(row, x, k, finite);
-        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
-        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
-        public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
-        public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
-        public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
-        public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => ScalarIsa.AxpyHalf(alpha, x, y, n);
-        public static float Q8KvDot(float* x, byte* blocks, int n) => ScalarIsa.Q8KvDot(x, blocks, n);
-        public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => ScalarIsa.AxpyQ8Kv(alpha, blocks, y, n);
-        public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) => ScalarIsa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
-        public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) => ScalarIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
-        public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
-        public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) => ScalarIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
+        public static void Apply(int vectors, int* sums) { }
     }
 
-    /// <summary>The scalar tiles, but token 9 of every tile loses one unit in row 2.</summary>
-    private struct TileOffByOneIsa : IKernelIsa
+    /// <summary>Token 9 of every 16-token tile (token 1 of an 8-token one) loses one unit in row 2.</summary>
+    private struct MissOneToken : ITileFault
     {
-        public static string Name => "broken-tile";
+        public static void Apply(int vectors, int* sums) => sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
+    }
+
+    /// <summary>The scalar primitives with the token-lane tiles switched on; <typeparamref name="TFault"/> alters each tile's sums.</summary>
+    private struct TileIsa<TFault> : IKernelIsa where TFault : struct, ITileFault
+    {
+        public static string Name => "scalar-tiles-" + typeof(TFault).Name;
         public static bool IsSupported => true;
         public static bool TokenLaneTiles => true;
         public static void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
         {
             TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
-            sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
+            TFault.Apply(vectors, sums);
         }
         public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks);
         public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
