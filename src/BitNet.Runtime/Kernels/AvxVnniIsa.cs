@@ -115,6 +115,16 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ1Unpack(byte* row, int blocks, byte* codes) => Avx2Isa.TQ1Unpack(row, blocks, codes);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ1Dot(byte* block, sbyte* q) => Avx2Isa.TQ1Dot<DpbusdDot>(block, q);
+
+    private struct DpbusdDot : Avx2Isa.IByteDot
+    {
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
+
+        public static Vector128<int> Dot(Vector128<int> acc, Vector128<byte> codes, Vector128<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
+    }
+
     /// <summary>
     /// Per 4-element group: two activation vectors (16 tokens), one broadcast of each row's 4 codes, 8 <c>vpdpbusd</c>,
     /// each doing 32 useful products (the row kernels: one load per multiply-add and a horizontal sum per row and

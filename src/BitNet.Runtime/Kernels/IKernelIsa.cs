@@ -54,6 +54,16 @@ internal unsafe interface IKernelIsa
         for (int b = 0; b < blocks; b++) TernaryKernels.TQ1Codes(row + b * 54, codes + b * 256);
     }
 
+    /// <summary>TQ1_0, one token: sum of code * q over one 54-byte block's 256 weights (the decode GEMV).</summary>
+    static virtual int TQ1Dot(byte* block, sbyte* q)
+    {
+        byte* codes = stackalloc byte[256];
+        TernaryKernels.TQ1Codes(block, codes);
+        int sum = 0;
+        for (int i = 0; i < 256; i++) sum += codes[i] * q[i];
+        return sum;
+    }
+
     /// <summary>
     /// sums[r * 16 + j] = sum over i &lt; k of codes[r * codeStride + i] * q_j[i] for four rows r and the 8 * vectors
     /// (8 or 16) tokens j of one lane tile; <paramref name="lanes"/> points at the tile's group for element 0.

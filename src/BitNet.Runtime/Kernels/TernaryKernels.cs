@@ -182,14 +182,15 @@ internal static unsafe class TernaryKernels
             for (int t = 0; t < x.Tokens; t++) y[(long)t * yStride + n] = 0;
             for (int b = 0; b < blocks; b++)
             {
-                // Unpack the block's trits once, then apply them to every token.
+                // Decode: the digits go straight into the dot; a few tokens: unpack the block's trits once for all.
                 byte* blk = row + b * 54;
-                TIsa.TQ1Unpack(blk, 1, codes);
+                if (x.Tokens > 1) TIsa.TQ1Unpack(blk, 1, codes);
                 float d = HalfToSingle(Unsafe.ReadUnaligned<ushort>(blk + 52));
                 for (int t = 0; t < x.Tokens; t++)
                 {
                     int* u = x.BlockSums + (long)t * x.SumsPerToken;
-                    int dot = TIsa.CodesDot256(codes, x.Q + (long)t * x.K + b * 256);
+                    sbyte* q = x.Q + (long)t * x.K + b * 256;
+                    int dot = x.Tokens == 1 ? TIsa.TQ1Dot(blk, q) : TIsa.CodesDot256(codes, q);
                     // Accumulate in y itself, in block order.
                     y[(long)t * yStride + n] += d * (dot - (u[2 * b] + u[2 * b + 1]));
                 }

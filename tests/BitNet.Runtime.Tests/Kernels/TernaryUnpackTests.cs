@@ -31,6 +31,32 @@ public sealed unsafe class TernaryUnpackTests
     }
 
     [Fact]
+    public void Tq1DotsEqualTheScalarDotForEveryByteAndExtremeActivations()
+    {
+        if (!Avx2Isa.IsSupported) return;
+        var blocks = AllBytesIn(54, 8, 5);
+        var q = new sbyte[256];
+        var rng = new Random(11);
+        foreach (int fill in new[] { 0, 127, -128 })
+        {
+            for (int i = 0; i < 256; i++) q[i] = fill == 0 ? (sbyte)rng.Next(-128, 128) : (sbyte)fill;
+            fixed (byte* bp = blocks) fixed (sbyte* qp = q)
+            {
+                for (int b = 0; b < 8; b++)
+                {
+                    byte* blk = bp + b * 54;
+                    var codes = new byte[256];
+                    fixed (byte* cp = codes) TernaryKernels.TQ1Codes(blk, cp);
+                    int want = 0;
+                    for (int i = 0; i < 256; i++) want += codes[i] * q[i];
+                    Assert.Equal(want, Avx2Isa.TQ1Dot(blk, qp));
+                    if (AvxVnniIsa.IsSupported) Assert.Equal(want, AvxVnniIsa.TQ1Dot(blk, qp));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Tq1DigitsAreTheReferenceDecodersForEveryByte()
     {
         // Every byte value in each of the 52 code positions of a block: the scalar table equals ReferenceDequantizer.
