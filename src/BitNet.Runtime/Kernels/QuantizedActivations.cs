@@ -94,8 +94,14 @@ public sealed unsafe class QuantizedActivations : IDisposable
         int k = K;
         var dst = new Span<sbyte>(Q + (long)t * k, k);
         Scale[t] = kernels.QuantizeRow(new ReadOnlySpan<float>(x, k), dst);
-        var sums = new Span<int>(BlockSums + (long)t * (k / SumBlock), k / SumBlock);
-        ActivationQuantizer.BlockSums(dst, sums);
+        Summarize(t);
+    }
+
+    /// <summary>Block sums and total of token t's codes.</summary>
+    private void Summarize(int t)
+    {
+        var sums = new Span<int>(BlockSums + (long)t * SumsPerToken, SumsPerToken);
+        ActivationQuantizer.BlockSums(new ReadOnlySpan<sbyte>(Q + (long)t * K, K), sums);
         int total = 0;
         foreach (int v in sums) total += v;
         Totals[t] = total;
@@ -125,14 +131,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
     internal void FillForTesting(sbyte value)
     {
         new Span<sbyte>(Q, Tokens * K).Fill(value);
-        for (int t = 0; t < Tokens; t++)
-        {
-            var sums = new Span<int>(BlockSums + (long)t * SumsPerToken, SumsPerToken);
-            ActivationQuantizer.BlockSums(new ReadOnlySpan<sbyte>(Q + (long)t * K, K), sums);
-            int total = 0;
-            foreach (int v in sums) total += v;
-            Totals[t] = total;
-        }
+        for (int t = 0; t < Tokens; t++) Summarize(t);
         for (int tile = 0; tile < LaneTiles; tile++) BuildLaneTile(tile);
     }
 

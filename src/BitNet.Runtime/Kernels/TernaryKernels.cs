@@ -154,20 +154,17 @@ internal static unsafe class TernaryKernels
     /// <summary>One TQ1_0 block's 256 codes (0..2) in weight order, through the digit table.</summary>
     internal static void TQ1Codes(byte* blk, byte* codes)
     {
-        fixed (byte* lut = TritTable) TQ1Codes(blk, lut, codes);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TQ1Codes(byte* blk, byte* lut, byte* codes)
-    {
-        for (int d5 = 0; d5 < 5; d5++)
+        fixed (byte* lut = TritTable)
         {
-            byte* l = lut + d5 * 256;
-            for (int m = 0; m < 32; m++) codes[d5 * 32 + m] = l[blk[m]];
-            for (int m = 0; m < 16; m++) codes[160 + d5 * 16 + m] = l[blk[32 + m]];
+            for (int d5 = 0; d5 < 5; d5++)
+            {
+                byte* l = lut + d5 * 256;
+                for (int m = 0; m < 32; m++) codes[d5 * 32 + m] = l[blk[m]];
+                for (int m = 0; m < 16; m++) codes[160 + d5 * 16 + m] = l[blk[32 + m]];
+            }
+            for (int d4 = 0; d4 < 4; d4++)
+                for (int j = 0; j < 4; j++) codes[240 + d4 * 4 + j] = lut[d4 * 256 + blk[48 + j]];
         }
-        for (int d4 = 0; d4 < 4; d4++)
-            for (int j = 0; j < 4; j++) codes[240 + d4 * 4 + j] = lut[d4 * 256 + blk[48 + j]];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

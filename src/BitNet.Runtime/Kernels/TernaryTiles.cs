@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using BitNet.Runtime.Quantization;
 
 namespace BitNet.Runtime.Kernels;
 
@@ -42,6 +43,8 @@ internal static unsafe class TernaryTiles
         byte* panel = t_panel.Pointer;          // [4, K] codes 0..3
         int* sums = stackalloc int[64];         // [4 rows, 16 tokens]
         float* acc = stackalloc float[64];      // [4 rows, 16 tokens], the TQ formats' per-block float sums
+        int* blockSums = stackalloc int[16];    // [16 tokens], the TQ formats' activation sums of one 256-block
+        float* out8 = stackalloc float[8];      // one row's finished outputs for 8 tokens, before the strided stores
         for (int t0 = 0; t0 < x.Tokens; t0 += TokensPerPanel)
         {
             int t1 = Math.Min(x.Tokens, t0 + TokensPerPanel);
@@ -64,10 +67,10 @@ internal static unsafe class TernaryTiles
                     if (w.Layout == TernaryLayout.I2S)
                     {
                         TIsa.CodeTile4(panel, k, lanes, vectors, k, sums);
-                        FinishI2S(w, x, sums, tb, count, y + n, yStride);
+                        FinishI2S(w, x, sums, tb, count, y + n, yStride, out8);
                         continue;
                     }
-                    BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, sums, acc);
+                    BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, sums, acc, blockSums);
                     for (int r = 0; r < 4; r++)
                         for (int j = 0; j < count; j++)
                             y[(long)(tb + j) * yStride + n + r] = TernaryKernels.Finish(w, acc[r * 16 + j], x.Scale[tb + j]);
@@ -81,12 +84,11 @@ internal static unsafe class TernaryTiles
     /// order (bit-identical), eight tokens per vector where the hardware has 256-bit vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishI2S(TernaryMatrix w, QuantizedActivations x, int* sums, int tb, int count, float* y, int yStride)
+    private static void FinishI2S(TernaryMatrix w, QuantizedActivations x, int* sums, int tb, int count, float* y, int yStride, float* out8)
     {
         int j0 = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            float* out8 = stackalloc float[8];
             var ws = Vector256.Create(w.TensorScale);
             var os = Vector256.Create(w.OutputScale);
             for (; j0 + 8 <= count; j0 += 8)
@@ -110,12 +112,11 @@ internal static unsafe class TernaryTiles
     /// <summary>TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BlockScaled<TIsa>(TernaryMatrix w, QuantizedActivations x, byte* panel, int n, sbyte* lanes, int vectors, int tb, int count,
-        int* sums, float* acc) where TIsa : struct, IKernelIsa
+        int* sums, float* acc, int* blockSums) where TIsa : struct, IKernelIsa
     {
         int k = w.K;
         int blocks = k / 256;
         int scaleAt = w.Layout == TernaryLayout.TQ2 ? 64 : 52;
-        int* blockSums = stackalloc int[16];   // the tile's activation sums over the current 256-block, per token
         for (int i = 0; i < 64; i++) acc[i] = 0;
         for (int j = count; j < 16; j++) blockSums[j] = 0;
         bool vector = Vector256.IsHardwareAccelerated;
@@ -164,24 +165,13 @@ internal static unsafe class TernaryTiles
     public static void ReferenceI2SUnpack(byte* row, int blocks, byte* codes)
     {
         for (int b = 0; b < blocks; b++)
-            for (int i = 0; i < 32; i++)
-            {
-                int v = row[b * 32 + i];
-                byte* c = codes + b * 128 + i;
-                c[0] = (byte)(v >> 6); c[32] = (byte)((v >> 4) & 3); c[64] = (byte)((v >> 2) & 3); c[96] = (byte)(v & 3);
-            }
+            ReferenceDequantizer.I2_SCodes(new ReadOnlySpan<byte>(row + b * 32, 32), new Span<byte>(codes + b * 128, 128));
     }
 
     public static void ReferenceTQ2Unpack(byte* row, int blocks, byte* codes)
     {
         for (int b = 0; b < blocks; b++)
-            for (int half = 0; half < 2; half++)
-                for (int m = 0; m < 32; m++)
-                {
-                    int v = row[b * 66 + half * 32 + m];
-                    byte* c = codes + b * 256 + half * 128 + m;
-                    c[0] = (byte)(v & 3); c[32] = (byte)((v >> 2) & 3); c[64] = (byte)((v >> 4) & 3); c[96] = (byte)(v >> 6);
-                }
+            ReferenceDequantizer.TQ2_0Codes(new ReadOnlySpan<byte>(row + b * 66, 66), new Span<byte>(codes + b * 256, 256));
     }
 
     public static void ReferenceCodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
