@@ -33,8 +33,9 @@ public static unsafe class KernelSelfTest
             foreach (var layout in new[] { TernaryLayout.I2S, TernaryLayout.TQ2, TernaryLayout.TQ1 })
                 rows.Add(Ternary(v, layout));
             rows.Add(HalfRows(v));
-            rows.Add(HalfWidening(v, finite: false));
-            rows.Add(HalfWidening(v, finite: true));
+            rows.Add(HalfWidenings(v, Kernels.HalfWidening.Exact));
+            rows.Add(HalfWidenings(v, Kernels.HalfWidening.Finite));
+            rows.Add(HalfWidenings(v, Kernels.HalfWidening.Rebias));
             rows.Add(Q8Rows(v));
             rows.Add(Quantizer(v));
             rows.Add(Attention(v));
@@ -166,20 +167,26 @@ public static unsafe class KernelSelfTest
     private static Row HalfRows(KernelSet v)
     {
         var tally = new Tally(v.Name, "F16 rows");
-        foreach (int k in new[] { 8, 13, 64, 2560 })
+        // 19 rows: two blocks of the batched driver plus a 3-row tail (an odd row pair); K = 1000: a partial chunk.
+        foreach (int k in new[] { 8, 13, 64, 1000, 2560 })
         {
             foreach (int tokens in new[] { 1, 2, 3, 4, 5, 8, 9, 17 })
             {
-                const int n = 5;
+                int n = k == 1000 ? 19 : 5;
                 var rng = new Random(k * 100 + tokens);
                 var rows = new ushort[n * k];
                 var x = new float[tokens * k];
                 for (int i = 0; i < rows.Length; i++) rows[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+                // Zeros and subnormals of both signs, which the rebiasing widening gets wrong and its exceptions correct.
+                for (int i = 0; i < rows.Length; i += 97) rows[i] = (ushort)(rng.Next(2) << 15 | rng.Next(0x400));
                 for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
                 var y = new float[tokens * n];
-                bool finite = tokens % 2 == 0; // both widenings over the shapes
+                int mode = (k + tokens) % 3; // every widening over the shapes: exact, finite, rebiased + exceptions
                 fixed (ushort* rp = rows) fixed (float* xp = x) fixed (float* yp = y)
-                    v.HalfRows(rp, k, xp, tokens, k, yp, n, 0, n, finite);
+                {
+                    var exceptions = mode == 2 ? HalfExceptions.Scan(rp, k, n, long.MaxValue).Exceptions : null;
+                    v.HalfRows(rp, k, xp, tokens, k, yp, n, 0, n, finite: mode == 1, exceptions);
+                }
                 double worst = 0;
                 for (int t = 0; t < tokens; t++)
                     for (int r = 0; r < n; r++)
@@ -193,19 +200,25 @@ public static unsafe class KernelSelfTest
                         }
                         worst = Math.Max(worst, Math.Abs(y[t * n + r] - exact) / Math.Max(magnitude, 1e-30));
                     }
-                tally.Add(worst, worst <= FloatTolerance, $"K={k} tokens={tokens}");
+                tally.Add(worst, worst <= FloatTolerance, $"K={k} tokens={tokens} widening={(Kernels.HalfWidening)mode}");
             }
         }
         return tally.Row;
     }
 
     /// <summary>
-    /// All 65,536 half bit patterns (the 63,488 finite ones for the finite-only widening): rows of eight copies dotted
-    /// with 1/8 give the half itself, exactly.
+    /// All 65,536 half bit patterns (the 63,488 finite ones for the finite-only and rebiasing widenings, the latter with
+    /// its exceptions): rows of eight copies dotted with 1/8 give the half itself, exactly.
     /// </summary>
-    private static Row HalfWidening(KernelSet v, bool finite)
+    private static Row HalfWidenings(KernelSet v, Kernels.HalfWidening widening)
     {
-        var tally = new Tally(v.Name, finite ? "F16 widening (63488 finite)" : "F16 widening (all 65536)");
+        bool finite = widening != Kernels.HalfWidening.Exact;
+        var tally = new Tally(v.Name, widening switch
+        {
+            Kernels.HalfWidening.Exact => "F16 widening (all 65536)",
+            Kernels.HalfWidening.Finite => "F16 widening (63488 finite)",
+            _ => "F16 rebiased widening + exceptions (63488 finite)",
+        });
         var rows = new ushort[65536 * 8];
         for (int i = 0; i < rows.Length; i++) rows[i] = (ushort)(i / 8);
         // Finite-only: inf/NaN patterns are replaced by 1.0 (0x3C00), whose widening is checked like any other.
@@ -214,7 +227,11 @@ public static unsafe class KernelSelfTest
         Array.Fill(x, 0.125f);
         var y = new float[65536];
         fixed (ushort* rp = rows) fixed (float* xp = x) fixed (float* yp = y)
-            v.HalfRows(rp, 8, xp, 1, 8, yp, 65536, 0, 65536, finite);
+        {
+            // Here one half in 32 is zero or subnormal, past the share a real matrix gets exceptions for.
+            var exceptions = widening == Kernels.HalfWidening.Rebias ? HalfExceptions.Scan(rp, 8, 65536, long.MaxValue).Exceptions : null;
+            v.HalfRows(rp, 8, xp, 1, 8, yp, 65536, 0, 65536, finite, exceptions);
+        }
         int wrong = 0;
         string? first = null;
         for (int h = 0; h < 65536; h++)

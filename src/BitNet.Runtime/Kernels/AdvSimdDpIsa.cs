@@ -146,10 +146,10 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
 
     // ---------------------------------------------------------------- the rest: plain AdvSimd
 
-    public static float HalfDot(ushort* row, float* x, int k, bool finite) => AdvSimdIsa.HalfDot(row, x, k, finite);
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => AdvSimdIsa.HalfDot(row, x, k, widening);
 
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-        AdvSimdIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+        AdvSimdIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
 
     public static void QuantizeRow(float* x, sbyte* q, int k, float s) => AdvSimdIsa.QuantizeRow(x, q, k, s);
 

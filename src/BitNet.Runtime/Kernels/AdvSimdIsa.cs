@@ -200,10 +200,34 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         return AdvSimd.Multiply(bits.AsSingle(), Vector128.Create(5.192297e33f)); // 2^112
     }
 
-    private interface IWidening { static abstract void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi); }
+    /// <summary>Four halves (sign-extended) to floats by rebiasing the exponent: see <see cref="Avx2Isa.WidenRebias"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> WidenRebias(Vector128<int> s)
+    {
+        var bits = AdvSimd.And(AdvSimd.ShiftLeftLogical(s.AsUInt32(), 13), Vector128.Create(0x8FFFE000u));
+        return AdvSimd.Add(bits, Vector128.Create(0x38000000u)).AsSingle();
+    }
+
+    private interface IWidening
+    {
+        static abstract HalfWidening Mode { get; }
+        static abstract void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi);
+    }
+
+    private struct Rebias : IWidening
+    {
+        public static HalfWidening Mode => HalfWidening.Rebias;
+        public static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
+        {
+            var h = AdvSimd.LoadVector128((short*)p);
+            lo = WidenRebias(AdvSimd.SignExtendWideningLower(h.GetLower()));
+            hi = WidenRebias(AdvSimd.SignExtendWideningUpper(h));
+        }
+    }
 
     private struct Exact : IWidening
     {
+        public static HalfWidening Mode => HalfWidening.Exact;
         public static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
         {
             var h = AdvSimd.LoadVector128(p);
@@ -214,6 +238,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
 
     private struct Finite : IWidening
     {
+        public static HalfWidening Mode => HalfWidening.Finite;
         public static void Widen8(ushort* p, out Vector128<float> lo, out Vector128<float> hi)
         {
             var h = AdvSimd.LoadVector128((short*)p);
@@ -223,8 +248,12 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfDot(ushort* row, float* x, int k, bool finite) =>
-        finite ? HalfDot<Finite>(row, x, k) : HalfDot<Exact>(row, x, k);
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => widening switch
+    {
+        HalfWidening.Rebias => HalfDot<Rebias>(row, x, k),
+        HalfWidening.Finite => HalfDot<Finite>(row, x, k),
+        _ => HalfDot<Exact>(row, x, k),
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HalfDot<TW>(ushort* row, float* x, int k) where TW : struct, IWidening
@@ -248,19 +277,20 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
             b = AdvSimd.FusedMultiplyAdd(b, hi, AdvSimd.LoadVector128(x + j + 4));
         }
         float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(a, b), AdvSimd.Add(c, d)));
-        sum += ScalarIsa.HalfDot(row + j, x + j, k - j, finite: false); // the tail
+        sum += ScalarIsa.HalfDot(row + j, x + j, k - j, TW.Mode); // the tail
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite)
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening)
     {
         if (k % 8 != 0)
         {
-            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite); // rows no real head has
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening); // rows no real head has
             return;
         }
-        if (finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
+        if (widening == HalfWidening.Rebias) HalfDotTokens<Rebias>(row, x, xStride, tokens, k, y);
+        else if (widening == HalfWidening.Finite) HalfDotTokens<Finite>(row, x, xStride, tokens, k, y);
         else HalfDotTokens<Exact>(row, x, xStride, tokens, k, y);
     }
 
@@ -479,7 +509,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         if (heads > 2) dots[2] = Vector128.Sum(a2);
         if (heads > 3) dots[3] = Vector128.Sum(a3);
         if (i < n)
-            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, finite: false);
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, HalfWidening.Exact);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

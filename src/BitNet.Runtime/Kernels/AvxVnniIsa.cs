@@ -278,11 +278,17 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     // ---------------------------------------------------------------- float work: the AVX2 code
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfDot(ushort* row, float* x, int k, bool finite) => Avx2Isa.HalfDot(row, x, k, finite);
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => Avx2Isa.HalfDot(row, x, k, widening);
+
+    public static bool HalfTiles => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-        Avx2Isa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+    public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
+        float* acc, ushort* pa, ushort* pb, HalfWidening widening) => Avx2Isa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+        Avx2Isa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void QuantizeRow(float* x, sbyte* q, int k, float s) => Avx2Isa.QuantizeRow(x, q, k, s);

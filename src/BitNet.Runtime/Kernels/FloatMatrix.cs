@@ -23,30 +23,20 @@ public sealed unsafe class FloatMatrix : IRowMatrix
         K = k;
         N = n;
         RowBytes = format.RowBytes(k);
-        _finite = new Lazy<bool>(() => format.Type != GgmlType.F16 || HalvesAreFinite((ushort*)data, (long)k * n));
+        _scan = new Lazy<(bool, HalfExceptions?)>(() => format.Type != GgmlType.F16 ? (true, null) : HalfExceptions.Scan((ushort*)data, k, n));
     }
 
-    // Checked on first use, not at load (`bitnet info` should not read 657 MB), by whichever thread gets there first.
-    private readonly Lazy<bool> _finite;
+    // Scanned on first use, not at load (`bitnet info` should not read 657 MB), by whichever thread gets there first.
+    private readonly Lazy<(bool Finite, HalfExceptions? Exceptions)> _scan;
 
     /// <summary>
     /// Whether every element is finite; for F16 it lets the kernels widen halves in four instructions instead of ten
     /// (the exact widening of inf/NaN is kept for rows that hold them, e.g. a corrupt embedding row).
     /// </summary>
-    public bool AllFinite => _finite.Value;
+    public bool AllFinite => _scan.Value.Finite;
 
-    private static bool HalvesAreFinite(ushort* p, long count)
-    {
-        var exponent = new System.Numerics.Vector<ushort>(0x7C00);
-        long i = 0;
-        for (; i + System.Numerics.Vector<ushort>.Count <= count; i += System.Numerics.Vector<ushort>.Count)
-        {
-            var v = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<ushort>>(p + i);
-            if (System.Numerics.Vector.EqualsAny(v & exponent, exponent)) return false;
-        }
-        for (; i < count; i++) if ((p[i] & 0x7C00) == 0x7C00) return false;
-        return true;
-    }
+    /// <summary>The zero and subnormal halves of a finite F16 matrix where they are rare (null otherwise): see <see cref="HalfWidening.Rebias"/>.</summary>
+    public HalfExceptions? Exceptions => _scan.Value.Exceptions;
 
     public string Name { get; }
     public TensorFormat Format { get; }
@@ -93,7 +83,8 @@ public sealed unsafe class FloatMatrix : IRowMatrix
     {
         if (Format.Type == GgmlType.F16)
         {
-            kernels.HalfRows((ushort*)Data, K, x, tokens, xStride, y, yStride, r0, r1, AllFinite);
+            var (finite, exceptions) = _scan.Value;
+            kernels.HalfRows((ushort*)Data, K, x, tokens, xStride, y, yStride, r0, r1, finite, exceptions);
             return;
         }
         for (int r = r0; r < r1; r++)

@@ -72,13 +72,26 @@ internal unsafe interface IKernelIsa
         TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
 
     /// <summary>
-    /// Dot of an F16 row (raw bits) with K floats. Halves are widened exactly; with <paramref name="finite"/> (the caller
-    /// knows the row holds no inf/NaN) a cheaper widening that is exact for every finite half may be used.
+    /// Dot of an F16 row (raw bits) with K floats, each half widened as <paramref name="widening"/> says (the caller
+    /// knows which the row allows).
     /// </summary>
-    static abstract float HalfDot(ushort* row, float* x, int k, bool finite);
+    static abstract float HalfDot(ushort* row, float* x, int k, HalfWidening widening);
 
     /// <summary>y[t] = HalfDot(row, x + t * xStride) for t &lt; tokens (2..8), each group of halves widened once.</summary>
-    static abstract void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite);
+    static abstract void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening);
+
+    /// <summary>Whether batches of F16 head rows take <see cref="HalfTile2x4"/> (<see cref="RowKernels"/>' blocked driver).</summary>
+    static virtual bool HalfTiles => false;
+
+    /// <summary>
+    /// A 2-row x 4-token F16 tile over columns [j0, j1) (a multiple of 8): for rows i (a, b) and tokens t (x0..x3),
+    /// acc[i * 64 + t * 8 + lane] accumulates partial sums whose 8 lanes together are the dot over those columns. Rows
+    /// and tokens may repeat (a tile's tail). The tile also prefetches (to L2) the 64-byte lines at pa + 2 * c and
+    /// pb + 2 * c for every 32 columns c from j0: the next block's rows, so weights stream from DRAM in the background.
+    /// </summary>
+    static virtual void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
+        float* acc, ushort* pa, ushort* pb, HalfWidening widening) =>
+        RowKernels.ReferenceHalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, widening);
 
     /// <summary>Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b].</summary>
     static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);

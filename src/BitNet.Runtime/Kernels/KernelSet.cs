@@ -30,9 +30,12 @@ public abstract unsafe class KernelSet
 
     /// <summary>
     /// y[t * yStride + r] = F16 row r (K halves at rows + r * k) . x[t * xStride ..], rows [r0, r1). Set
-    /// <paramref name="finite"/> only when no row holds an inf or NaN half: it allows a cheaper widening.
+    /// <paramref name="finite"/> only when no row holds an inf or NaN half: it allows a cheaper widening. With the
+    /// matrix's <paramref name="exceptions"/> (<see cref="HalfExceptions.Scan"/>), halves are widened by rebiasing
+    /// their exponent and the zeros and subnormals corrected afterwards.
     /// </summary>
-    public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, bool finite = false);
+    public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1,
+        bool finite = false, HalfExceptions? exceptions = null);
 
     /// <summary>y[t * yStride + r] = Q8_0 row r . quantized x[t], rows [r0, r1); codes [N, k], scales [N, k/32].</summary>
     public abstract void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1);
@@ -101,8 +104,9 @@ public abstract unsafe class KernelSet
             TernaryKernels.Compute<TIsa>(w, x, y, yStride, rowStart, rowEnd);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, bool finite) =>
-            RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1, finite);
+        public override void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1,
+            bool finite, HalfExceptions? exceptions) =>
+            RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1, finite, exceptions);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1) =>

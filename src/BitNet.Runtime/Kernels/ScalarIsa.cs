@@ -68,16 +68,19 @@ internal unsafe struct ScalarIsa : IKernelIsa
         return sum;
     }
 
-    public static float HalfDot(ushort* row, float* x, int k, bool finite)
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening)
     {
         float sum = 0;
-        for (int j = 0; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
+        if (widening == HalfWidening.Rebias)
+            for (int j = 0; j < k; j++) sum += HalfExceptions.Rebiased(row[j]) * x[j];
+        else
+            for (int j = 0; j < k; j++) sum += (float)BitConverter.UInt16BitsToHalf(row[j]) * x[j];
         return sum;
     }
 
-    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite)
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening)
     {
-        for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, finite);
+        for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, widening);
     }
 
     public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
@@ -145,7 +148,7 @@ internal unsafe struct ScalarIsa : IKernelIsa
 
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
     {
-        for (int h = 0; h < heads; h++) dots[h] = HalfDot(row, q + (long)h * qStride, n, finite: false);
+        for (int h = 0; h < heads; h++) dots[h] = HalfDot(row, q + (long)h * qStride, n, HalfWidening.Exact);
     }
 
     public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)

@@ -22,7 +22,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     public void EveryFamilyMatchesTheReference(string variant)
     {
         var rows = KernelSelfTest.Run([KernelSet.Select(variant)]);
-        Assert.Equal(9, rows.Count);
+        Assert.Equal(10, rows.Count);
         foreach (var row in rows)
         {
             output.WriteLine($"{row.Variant} {row.Family}: {row.Cases} cases, max error {row.MaxError:G3}");
@@ -93,9 +93,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
-        public static float HalfDot(ushort* row, float* x, int k, bool finite) => ScalarIsa.HalfDot(row, x, k, finite);
-        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+        public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
+        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
         public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
@@ -129,9 +129,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
-        public static float HalfDot(ushort* row, float* x, int k, bool finite) => ScalarIsa.HalfDot(row, x, k, finite);
-        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+        public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
+        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
         public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
@@ -168,8 +168,25 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         Assert.All(rows.Except(ternary), r => Assert.True(r.Passes, r.Family));
     }
 
+    [Fact]
+    public void AnF16TileThatMissesOneTokenFailsOnlyBatchedHeadRows()
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<MissOneHalfToken>>()]);
+        var half = Assert.Single(rows, r => r.Family == "F16 rows");
+        Assert.False(half.Passes);
+        // One and two tokens take the row loops; the blocked driver starts at HalfTileMinTokens.
+        Assert.Matches(@"tokens=([4-9]|\d\d)", half.FirstFailure);
+        Assert.All(rows.Where(r => r != half), r => Assert.True(r.Passes, r.Family));
+    }
+
     /// <summary>What a tile test variant does to each tile's sums after the scalar definition computed them.</summary>
-    private interface ITileFault { static abstract void Apply(int vectors, int* sums); }
+    private interface ITileFault
+    {
+        static abstract void Apply(int vectors, int* sums);
+
+        /// <summary>What the variant does to an F16 tile's accumulators after the scalar definition added to them.</summary>
+        static virtual void ApplyHalf(float* acc) { }
+    }
 
     private struct NoFault : ITileFault
     {
@@ -182,12 +199,26 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void Apply(int vectors, int* sums) => sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
     }
 
+    /// <summary>The second row of every F16 tile loses its third token's contribution over the tile's columns.</summary>
+    private struct MissOneHalfToken : ITileFault
+    {
+        public static void Apply(int vectors, int* sums) { }
+        public static void ApplyHalf(float* acc) => acc[64 + 2 * 8] = 0;
+    }
+
     /// <summary>The scalar primitives with the token-lane tiles switched on; <typeparamref name="TFault"/> alters each tile's sums.</summary>
     private struct TileIsa<TFault> : IKernelIsa where TFault : struct, ITileFault
     {
         public static string Name => "scalar-tiles-" + typeof(TFault).Name;
         public static bool IsSupported => true;
         public static bool TokenLaneTiles => true;
+        public static bool HalfTiles => true;
+        public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
+            float* acc, ushort* pa, ushort* pb, HalfWidening widening)
+        {
+            RowKernels.ReferenceHalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, widening);
+            TFault.ApplyHalf(acc);
+        }
         public static void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
         {
             TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
@@ -198,9 +229,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
-        public static float HalfDot(ushort* row, float* x, int k, bool finite) => ScalarIsa.HalfDot(row, x, k, finite);
-        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, bool finite) =>
-            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, finite);
+        public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
+        public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+            ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
         public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
