@@ -122,7 +122,7 @@ public static unsafe class TernaryRates
 
     /// <summary>
     /// `--model-head FILE`: a real model's F16 head as the loader maps it, one thread: the row-by-row and blocked
-    /// drivers with the finite and the rebiasing widening (+ exceptions), alternated, fastest of six rounds each.
+    /// drivers with the finite and the rebiasing widening (+ exceptions), alternated, fastest of five rounds each.
     /// </summary>
     private static void HeadDrivers(FloatMatrix m)
     {
@@ -135,23 +135,32 @@ public static unsafe class TernaryRates
             var x = new float[tokens * m.K];
             for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
             var y = new float[(long)tokens * m.N];
-            var best = new double[4];
-            Array.Fill(best, double.MaxValue);
             ushort* rows = (ushort*)m.Data;
+            int k = m.K, n = m.N;
+            (string Name, HalfWidening Widening, Action<nint, nint> Run)[] drivers =
+            [
+                ("rows AVX2 rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfRowByRow<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
+                ("rows finite", HalfWidening.Finite, (xp, yp) => RowKernels.HalfRowByRow<AvxVnniIsa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Finite)),
+                ("rows rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfRowByRow<AvxVnniIsa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
+                ("blocks AVX2 finite", HalfWidening.Finite, (xp, yp) => RowKernels.HalfBlocks<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Finite)),
+                ("blocks AVX2 rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfBlocks<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
+                ("blocks AVX-VNNI rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfBlocks<AvxVnniIsa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
+            ];
+            var best = new double[drivers.Length];
+            Array.Fill(best, double.MaxValue);
             fixed (float* xp = x) fixed (float* yp = y)
-                for (int round = 0; round < 7; round++)
-                    for (int c = 0; c < 4; c++)
+                for (int round = 0; round < 6; round++)
+                    for (int c = 0; c < drivers.Length; c++)
                     {
-                        var widening = c % 2 == 1 ? HalfWidening.Rebias : HalfWidening.Finite;
+                        if (tokens == 1 && drivers[c].Name.StartsWith("blocks", StringComparison.Ordinal)) continue;
                         var sw = Stopwatch.StartNew();
-                        if (c < 2) RowKernels.HalfBlocks<AvxVnniIsa>(rows, m.K, xp, tokens, m.K, yp, m.N, 0, m.N, widening);
-                        else RowKernels.HalfRowByRow<AvxVnniIsa>(rows, m.K, xp, tokens, m.K, yp, m.N, 0, m.N, widening);
-                        if (widening == HalfWidening.Rebias) ex.Correct(xp, tokens, m.K, yp, m.N, 0, m.N);
+                        drivers[c].Run((nint)xp, (nint)yp);
+                        if (drivers[c].Widening == HalfWidening.Rebias) ex.Correct(xp, tokens, k, yp, n, 0, n);
                         if (round > 0) best[c] = Math.Min(best[c], sw.Elapsed.TotalMilliseconds);
                     }
-            string[] names = ["blocks finite", "blocks rebias", "rows finite", "rows rebias"];
-            for (int c = 0; c < 4; c++)
-                Console.WriteLine($"AVX-VNNI tokens {tokens} {names[c],-14} {best[c],8:F1} ms {(double)m.N * m.K * tokens / best[c] / 1e6,6:F1} GMAC/s {m.BytesPerPass / best[c] / 1e6,6:F1} GB/s");
+            for (int c = 0; c < drivers.Length; c++)
+                if (best[c] < double.MaxValue)
+                    Console.WriteLine($"tokens {tokens} {drivers[c].Name,-24} {best[c],8:F1} ms {(double)n * k * tokens / best[c] / 1e6,6:F1} GMAC/s {m.BytesPerPass / best[c] / 1e6,6:F1} GB/s");
         }
     }
 

@@ -284,7 +284,11 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
-        float* acc, ushort* pa, ushort* pb, HalfWidening widening) => Avx2Isa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+        float* acc, ushort* pa, ushort* pb, HalfWidening widening)
+    {
+        if (Avx512HalfTiles.IsSupported && widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+        else Avx2Isa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
