@@ -166,6 +166,12 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
         AdvSimdIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
 
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
+        AdvSimdIsa.FloatDotHeads(q, qStride, heads, row, n, dots);
+
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
+        AdvSimdIsa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);
+
     public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
         AdvSimdIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
 

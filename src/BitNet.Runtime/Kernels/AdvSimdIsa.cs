@@ -480,6 +480,18 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     // ---------------------------------------------------------------- attention over grouped query heads
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = Dot(q + (long)h * qStride, row, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) Axpy(alpha[h], x, y + (long)h * yStride, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
     {
         Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;

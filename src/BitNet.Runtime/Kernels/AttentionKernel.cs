@@ -60,7 +60,7 @@ internal static unsafe class AttentionKernel
                     byte* k = keys + (long)p * stride;
                     if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
                     else if (type == KvCacheType.Q8_0) TIsa.Q8KvDotHeads(qg, hd, g, k, hd, pass);
-                    else for (int i = 0; i < g; i++) pass[i] = TIsa.Dot(qg + (long)i * hd, (float*)k, hd);
+                    else TIsa.FloatDotHeads(qg, hd, g, (float*)k, hd, pass);
                     for (int i = 0; i < g; i++) sp[(long)i * n + p] = pass[i] * scale;
                 }
                 for (int i = 0; i < g; i++)
@@ -79,7 +79,7 @@ internal static unsafe class AttentionKernel
                     byte* v = values + (long)p * stride;
                     if (type == KvCacheType.F16) TIsa.AxpyHalfHeads(pass, (ushort*)v, og, hd, g, hd);
                     else if (type == KvCacheType.Q8_0) TIsa.AxpyQ8KvHeads(pass, v, og, hd, g, hd);
-                    else for (int i = 0; i < g; i++) TIsa.Axpy(pass[i], (float*)v, og + (long)i * hd, hd);
+                    else TIsa.AxpyFloatHeads(pass, (float*)v, og, hd, g, hd);
                 }
             }
         }

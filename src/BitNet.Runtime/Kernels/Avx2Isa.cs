@@ -496,6 +496,49 @@ internal unsafe partial struct Avx2Isa : IKernelIsa
             for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, HalfWidening.Exact);
     }
 
+    /// <summary>As <see cref="HalfDotHeads"/> over float keys: one load for every head, four independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Avx.LoadVector256(row + i);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(Avx.LoadVector256(q + 3L * qStride + i), w, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.Dot(row + i, q + (long)h * qStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
+    {
+        var v0 = Vector256.Create(alpha[0]);
+        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
+        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
+        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Avx.LoadVector256(x + i);
+            float* yi = y + i;
+            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
+            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
+            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
+            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) ScalarIsa.Axpy(alpha[h], x + i, y + (long)h * yStride + i, n - i);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
     {

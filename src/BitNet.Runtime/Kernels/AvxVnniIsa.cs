@@ -317,6 +317,14 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         Avx2Isa.HalfDotHeads(q, qStride, heads, row, n, dots);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
+        Avx2Isa.FloatDotHeads(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
+        Avx2Isa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
         Avx2Isa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
 

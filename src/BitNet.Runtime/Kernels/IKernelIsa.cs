@@ -123,6 +123,18 @@ internal unsafe interface IKernelIsa
     /// <summary>y + h * yStride += alpha[h] * x (n F16 elements) for h &lt; heads.</summary>
     static abstract void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n);
 
+    /// <summary>dots[h] = Dot(q + h * qStride, row, n) for h &lt; heads (float keys: an F32 cache or widened F16 ones).</summary>
+    static virtual void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
+    {
+        for (int h = 0; h < heads; h++) dots[h] = ScalarIsa.Dot(q + (long)h * qStride, row, n);
+    }
+
+    /// <summary>y + h * yStride += alpha[h] * x (n floats) for h &lt; heads.</summary>
+    static virtual void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
+    {
+        for (int h = 0; h < heads; h++) ScalarIsa.Axpy(alpha[h], x, y + (long)h * yStride, n);
+    }
+
     /// <summary>dots[h] = Q8KvDot(q + h * qStride, blocks, n) for h &lt; heads.</summary>
     static abstract void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots);
 
