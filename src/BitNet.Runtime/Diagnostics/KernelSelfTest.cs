@@ -39,6 +39,7 @@ public static unsafe class KernelSelfTest
             rows.Add(Q8Rows(v));
             rows.Add(Quantizer(v));
             rows.Add(Attention(v));
+            rows.Add(AttentionBlocks(v));
         }
         return rows;
     }
@@ -376,6 +377,59 @@ public static unsafe class KernelSelfTest
             }
         }
         tally.Add(worst, worst <= FloatTolerance, $"{type} hd={hd} positions={n} query heads={queryHeads}");
+    }
+
+    /// <summary>
+    /// Prefill blocks (<see cref="KernelSet.AttendBlock"/>) against <see cref="KernelSet.Attend"/> token by token: equal to
+    /// the last bit, since a token's numerics must not depend on how the engine batched it.
+    /// </summary>
+    private static Row AttentionBlocks(KernelSet v)
+    {
+        var tally = new Tally(v.Name, "attention blocks (F32, F16 KV) = per token, bit for bit");
+        foreach (var type in new[] { KvCacheType.F32, KvCacheType.F16 })
+            foreach (int hd in new[] { 64, 128 })
+                foreach (int heads in new[] { 1, 3, 4, 8 })
+                    foreach (int n0 in new[] { 1, 6, 45 })
+                        foreach (int tokens in new[] { 2, 5, 32 / heads })
+                            AttentionBlockCase(v, type, hd, heads, n0, tokens, tally);
+        return tally.Row;
+    }
+
+    private static void AttentionBlockCase(KernelSet v, KvCacheType type, int hd, int heads, int n0, int tokens, Tally tally)
+    {
+        if (tokens * heads > 32) return;
+        var rng = new Random(hd + 10 * heads + 100 * n0 + 1000 * tokens + (int)type);
+        int n = n0 + tokens - 1, qStride = heads * hd + 16; // a token's heads, then other heads' space
+        var q = new float[tokens * qStride];
+        var keys = new float[n * 2 * hd];
+        var values = new float[n * 2 * hd];
+        for (int i = 0; i < q.Length; i++) q[i] = (float)(rng.NextDouble() * 4 - 2);
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = (float)(rng.NextDouble() * 2 - 1);
+            values[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        byte[] kBytes = Store(keys, type, hd, 2, out int stride), vBytes = Store(values, type, hd, 2, out _);
+        var block = new float[tokens * qStride];
+        var single = new float[tokens * qStride];
+        var scores = new float[Math.Min(heads, 4) * n];
+        fixed (float* qp = q) fixed (byte* kp = kBytes) fixed (byte* vp = vBytes) fixed (float* bp = block) fixed (float* sp = single)
+        {
+            v.AttendBlock(type, qp, qStride, tokens, heads, kp, vp, stride, n0, hd, bp, qStride);
+            for (int i = 0; i < tokens; i++)
+                v.Attend(type, qp + (long)i * qStride, heads, kp, vp, stride, n0 + i, hd, scores, sp + (long)i * qStride);
+        }
+        int differ = 0;
+        string? first = null;
+        for (int i = 0; i < tokens; i++)
+            for (int j = 0; j < heads * hd; j++)
+            {
+                float a = block[i * qStride + j], b = single[i * qStride + j];
+                if (a == b) continue;
+                differ++;
+                first ??= $"token {i} element {j}: {a} vs {b}";
+            }
+        tally.Add(differ, differ == 0, $"{type} hd={hd} heads={heads} n0={n0} tokens={tokens}: {first}");
     }
 
     /// <summary>Positions of <paramref name="heads"/> head vectors each, stored as the KV cache stores them; stride in bytes.</summary>

@@ -25,7 +25,7 @@ public enum KvCacheType
 /// vectors are short (64-256 floats), so the per-position dots and axpys are the instruction set's inlined loops rather
 /// than library calls, whose fixed cost would dominate; the softmax over n scores is TensorPrimitives.
 /// </summary>
-internal static unsafe class AttentionKernel
+internal static unsafe partial class AttentionKernel
 {
     /// <summary>Query heads that share one pass over the cache.</summary>
     public const int MaxHeadsPerPass = 4;
@@ -63,14 +63,7 @@ internal static unsafe class AttentionKernel
                     else TIsa.FloatDotHeads(qg, hd, g, (float*)k, hd, pass);
                     for (int i = 0; i < g; i++) sp[(long)i * n + p] = pass[i] * scale;
                 }
-                for (int i = 0; i < g; i++)
-                {
-                    var s = new Span<float>(sp + (long)i * n, n);
-                    float max = TensorPrimitives.Max(s);
-                    TensorPrimitives.Subtract(s, max, s);
-                    TensorPrimitives.Exp(s, s);
-                    TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
-                }
+                for (int i = 0; i < g; i++) Softmax(new Span<float>(sp + (long)i * n, n));
 
                 new Span<float>(og, g * hd).Clear();
                 for (int p = 0; p < n; p++)
@@ -83,5 +76,14 @@ internal static unsafe class AttentionKernel
                 }
             }
         }
+    }
+
+    /// <summary>Scores to softmax weights in place (one definition, so a token's weights never depend on its batch).</summary>
+    private static void Softmax(Span<float> s)
+    {
+        float max = TensorPrimitives.Max(s);
+        TensorPrimitives.Subtract(s, max, s);
+        TensorPrimitives.Exp(s, s);
+        TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
     }
 }

@@ -316,6 +316,11 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
         Avx2Isa.HalfDotHeads(q, qStride, heads, row, n, dots);
 
+    public static bool AttentionTiles => true;
+
+    public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
+        Avx2Isa.ValueTile(weights, values, hd, n, output, outStride);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
         Avx2Isa.FloatDotHeads(q, qStride, heads, row, n, dots);

@@ -135,6 +135,16 @@ internal unsafe interface IKernelIsa
         for (int h = 0; h < heads; h++) ScalarIsa.Axpy(alpha[h], x, y + (long)h * yStride, n);
     }
 
+    /// <summary>Whether prefill attention takes <see cref="AttentionKernel.AttendBlock{TIsa}"/> (the value tile below).</summary>
+    static virtual bool AttentionTiles => false;
+
+    /// <summary>
+    /// output[c * outStride + j] = sum over p &lt; n of weights[p * 32 + c] * values[p * hd + j], for 4 columns c and 32
+    /// dimensions j (overwritten).
+    /// </summary>
+    static virtual void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
+        AttentionKernel.ReferenceValueTile(weights, values, hd, n, output, outStride);
+
     /// <summary>dots[h] = Q8KvDot(q + h * qStride, blocks, n) for h &lt; heads.</summary>
     static abstract void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots);
 

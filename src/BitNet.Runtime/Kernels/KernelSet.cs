@@ -51,6 +51,17 @@ public abstract unsafe class KernelSet
     /// </summary>
     public abstract void Attend(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
 
+    /// <summary>Whether prefill attention should go by blocks of query tokens (<see cref="AttendBlock"/>) on this variant.</summary>
+    public abstract bool AttentionTiles { get; }
+
+    /// <summary>
+    /// Attention of a block of consecutive query tokens of one sequence (token i attends to positions [0, n0 + i)),
+    /// each with <paramref name="heads"/> query heads sharing one KV head: the same outputs as <see cref="Attend"/> per
+    /// token, to the last bit. tokens * heads &lt;= 32, hd a multiple of 32, an F16 or F32 cache.
+    /// </summary>
+    public abstract void AttendBlock(KvCacheType type, float* q, int qStride, int tokens, int heads, byte* keys, byte* values, int stride,
+        int n0, int hd, float* output, int outStride);
+
     public override string ToString() => Name;
 
     // ---------------------------------------------------------------- the table
@@ -113,6 +124,12 @@ public abstract unsafe class KernelSet
             RowKernels.Q8<TIsa>(codes, scales, k, xq, xd, tokens, y, yStride, r0, r1);
 
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
+
+        public override bool AttentionTiles => TIsa.AttentionTiles;
+
+        public override void AttendBlock(KvCacheType type, float* q, int qStride, int tokens, int heads, byte* keys, byte* values, int stride,
+            int n0, int hd, float* output, int outStride) =>
+            AttentionKernel.AttendBlock<TIsa>(type, q, qStride, tokens, heads, keys, values, stride, n0, hd, output, outStride);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Attend(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output) =>

@@ -145,11 +145,14 @@ public sealed unsafe partial class Transformer
         work.Cache = cache;
         work.Layer = layer;
         // A work item is the query heads of one KV head (they share each widened key and value), halved while that
-        // leaves the threads too few items to share (a single decoded token of a model with few KV heads).
-        int heads = _c.Heads / _c.KvHeads;
+        // leaves the threads too few items to share (a single decoded token of a model with few KV heads). Runs of
+        // consecutive tokens of one sequence (prefill chunks) go by blocks instead (AttentionKernel.AttendBlock).
+        int group = _c.Heads / _c.KvHeads;
+        int heads = group;
         while (heads % 2 == 0 && tokens * (_c.Heads / heads) < 2 * _pool.ThreadCount) heads /= 2;
         work.HeadsPerItem = heads;
-        _pool.Run(work, tokens * (_c.Heads / heads));
+        bool blocks = _w.Kernels.AttentionTiles && AttentionKernel.BlockSupports(cache.Type, _c.HeadDim) && group <= AttentionKernel.Columns;
+        _pool.Run(work, work.Plan(tokens, blocks ? AttentionKernel.Columns / group : 1));
         Record(ForwardProfile.Stage.Attention, start);
     }
 
@@ -233,16 +236,55 @@ public sealed unsafe partial class Transformer
         public int Layer;
         public int HeadsPerItem = 1;
 
+        // The items: tokens [_first, _first + _count) and query heads [_head, _head + group) of a block, or one token's heads.
+        private int[] _first = [], _count = [], _head = [];
+
+        /// <summary>Lists this layer's items (blocks of up to <paramref name="blockTokens"/> tokens, the largest first); returns how many.</summary>
+        public int Plan(int tokens, int blockTokens)
+        {
+            var c = owner._c;
+            var s = owner._s;
+            int group = c.Heads / c.KvHeads, most = tokens * c.Heads;
+            if (_first.Length < most) (_first, _count, _head) = (new int[most], new int[most], new int[most]);
+            int items = 0;
+            for (int end = tokens; end > 0;)
+            {
+                // The run of tokens ending at end - 1 that continue one sequence position by position, cut to a block.
+                int t0 = end - 1;
+                while (t0 > 0 && end - t0 < blockTokens && s.Slots[t0 - 1] == s.Slots[end - 1] && s.Positions[t0 - 1] == s.Positions[t0] - 1) t0--;
+                if (end - t0 >= 2)
+                    for (int g = 0; g < c.KvHeads; g++) Add(t0, end - t0, g * group);
+                else
+                    for (int h = 0; h < c.Heads; h += HeadsPerItem) Add(t0, 1, h);
+                end = t0;
+            }
+            return items;
+
+            void Add(int first, int count, int head)
+            {
+                _first[items] = first;
+                _count[items] = count;
+                _head[items++] = head;
+            }
+        }
+
 [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index)
         {
             var c = owner._c;
             var s = owner._s;
-            int items = c.Heads / HeadsPerItem;
-            int t = index / items, h = index % items * HeadsPerItem;
+            int t = _first[index], h = _head[index];
             int hd = c.HeadDim;
             int g = h / (c.Heads / c.KvHeads);
             int n = s.Positions[t] + 1;
+            if (_count[index] > 1)
+            {
+                var kv = Cache!;
+                owner._w.Kernels.AttendBlock(kv.Type, s.Q + (long)t * c.QDim + h * hd, c.QDim, _count[index], c.Heads / c.KvHeads,
+                    kv.Keys(s.Slots[t], Layer) + (long)g * kv.HeadBytes, kv.Values(s.Slots[t], Layer) + (long)g * kv.HeadBytes,
+                    (int)kv.PositionBytes, n, hd, s.Att + (long)t * c.QDim + h * hd, c.QDim);
+                return;
+            }
             int need = n * Math.Min(HeadsPerItem, AttentionKernel.MaxHeadsPerPass);
             if (t_scores is null || t_scores.Length < need) t_scores = new float[Math.Max(need, 1024) * 2];
             var scores = t_scores.AsSpan(0, need);

@@ -22,7 +22,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     public void EveryFamilyMatchesTheReference(string variant)
     {
         var rows = KernelSelfTest.Run([KernelSet.Select(variant)]);
-        Assert.Equal(10, rows.Count);
+        Assert.Equal(11, rows.Count);
         foreach (var row in rows)
         {
             output.WriteLine($"{row.Variant} {row.Family}: {row.Cases} cases, max error {row.MaxError:G3}");
@@ -113,7 +113,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     public void AQ8KvDotThatSkipsTheLastBlockFailsOnlyTheAttentionFamily()
     {
         var rows = KernelSelfTest.Run([KernelSet.Create<SkipsLastQ8BlockIsa>()]);
-        var attention = rows.Single(r => r.Family.StartsWith("attention", StringComparison.Ordinal));
+        var attention = rows.Single(r => r.Family.StartsWith("attention (", StringComparison.Ordinal));
         Assert.False(attention.Passes);
         Assert.Contains("Q8_0", attention.FirstFailure);
         Assert.All(rows.Where(r => r != attention), r => Assert.True(r.Passes, r.Family));
@@ -179,6 +179,15 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         Assert.All(rows.Where(r => r != half), r => Assert.True(r.Passes, r.Family));
     }
 
+    [Fact]
+    public void AValueTileThatDropsAPositionFailsOnlyTheAttentionBlocks()
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<DropsLastValuePosition>>()]);
+        var blocks = Assert.Single(rows, r => r.Family.StartsWith("attention blocks", StringComparison.Ordinal));
+        Assert.False(blocks.Passes);
+        Assert.All(rows.Where(r => r != blocks), r => Assert.True(r.Passes, r.Family));
+    }
+
     /// <summary>What a tile test variant does to each tile's sums after the scalar definition computed them.</summary>
     private interface ITileFault
     {
@@ -186,6 +195,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
 
         /// <summary>What the variant does to an F16 tile's accumulators after the scalar definition added to them.</summary>
         static virtual void ApplyHalf(float* acc) { }
+
+        /// <summary>Positions an attention value tile leaves out at the end.</summary>
+        static virtual int DroppedValuePositions => 0;
     }
 
     private struct NoFault : ITileFault
@@ -197,6 +209,13 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     private struct MissOneToken : ITileFault
     {
         public static void Apply(int vectors, int* sums) => sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
+    }
+
+    /// <summary>Every attention value tile leaves out the last position.</summary>
+    private struct DropsLastValuePosition : ITileFault
+    {
+        public static void Apply(int vectors, int* sums) { }
+        public static int DroppedValuePositions => 1;
     }
 
     /// <summary>The second row of every F16 tile loses its third token's contribution over the tile's columns.</summary>
@@ -213,6 +232,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static bool IsSupported => true;
         public static bool TokenLaneTiles => true;
         public static bool HalfTiles => true;
+        public static bool AttentionTiles => true;
+        public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
+            AttentionKernel.ReferenceValueTile(weights, values, hd, n - TFault.DroppedValuePositions, output, outStride);
         public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
             float* acc, ushort* pa, ushort* pb, HalfWidening widening)
         {

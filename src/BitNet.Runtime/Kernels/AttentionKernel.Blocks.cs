@@ -1,0 +1,111 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// Prefill attention for a block of consecutive query tokens of one sequence against one KV head. Token by token, the
+/// weighted sum of values keeps each output vector in memory: one load and one store per multiply-add, per position.
+/// Here the block's softmax weights become the columns of a [position, 32] matrix and the values are widened once, so
+/// each value vector is loaded once for four columns while 16 accumulators stay in registers over all positions
+/// (<see cref="IKernelIsa.ValueTile"/>). Scores and softmax are computed exactly as <see cref="Attend{TIsa}"/> does
+/// per token, and the tile adds the same products in the same order (a masked position adds 0 * v), so a token's
+/// output does not depend on whether it was batched: the engine's per-token numerics stay batch-invariant.
+/// Causality: token i attends to positions [0, n0 + i).
+/// </summary>
+internal static unsafe partial class AttentionKernel
+{
+    /// <summary>Query vectors (tokens x heads) per block: the columns of the weight matrix, four 8-float vectors.</summary>
+    public const int Columns = 32;
+
+    [ThreadStatic] private static float[]? t_blockScratch;
+
+    /// <summary>
+    /// Whether <see cref="AttendBlock{TIsa}"/> handles this cache and head size: value tiles are 32 dimensions wide, and
+    /// a Q8_0 cache scales each block by alpha * d before the codes, which a widened copy cannot repeat bit for bit.
+    /// </summary>
+    public static bool BlockSupports(KvCacheType type, int hd) => hd % 32 == 0 && type != KvCacheType.Q8_0;
+
+    /// <param name="q">Token 0's first query head; token i's at q + i * qStride, its heads hd apart.</param>
+    /// <param name="tokens">Tokens of the block; tokens * heads &lt;= <see cref="Columns"/>.</param>
+    /// <param name="n0">Positions token 0 attends to; token i attends to n0 + i.</param>
+    /// <param name="output">Token 0's first output head; token i's at output + i * outStride.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AttendBlock<TIsa>(KvCacheType type, float* q, int qStride, int tokens, int heads, byte* keys, byte* values,
+        int stride, int n0, int hd, float* output, int outStride) where TIsa : struct, IKernelIsa
+    {
+        int columns = tokens * heads;
+        if (columns > Columns || !BlockSupports(type, hd))
+            throw new ArgumentException("the block does not fit the attention tiles");
+        int n = n0 + tokens - 1;                           // positions the block reads
+        long need = (long)n * hd + (long)n * Columns + (long)columns * n + (long)Columns * hd;
+        if (t_blockScratch is null || t_blockScratch.Length < need) t_blockScratch = new float[Math.Max(need, 1 << 16)];
+        float scale = 1f / MathF.Sqrt(hd);
+        float* pass = stackalloc float[MaxHeadsPerPass];
+        fixed (float* scratch = t_blockScratch)
+        {
+            float* vf = scratch;                           // values  [n, hd] float
+            float* wt = vf + (long)n * hd;                 // weights [n, Columns], zero past each column's positions
+            float* sp = wt + (long)n * Columns;            // one column's scores, then weights [columns, n]
+            float* ot = sp + (long)columns * n;            // outputs [Columns, hd]
+
+            // Scores and softmax per token, as Attend computes them.
+            for (int i = 0; i < tokens; i++)
+            {
+                int ni = n0 + i;
+                for (int h0 = 0; h0 < heads; h0 += MaxHeadsPerPass)
+                {
+                    int g = Math.Min(MaxHeadsPerPass, heads - h0);
+                    float* qg = q + (long)i * qStride + (long)h0 * hd;
+                    float* sc = sp + (long)(i * heads + h0) * n;
+                    for (int p = 0; p < ni; p++)
+                    {
+                        byte* k = keys + (long)p * stride;
+                        if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
+                        else TIsa.FloatDotHeads(qg, hd, g, (float*)k, hd, pass);
+                        for (int j = 0; j < g; j++) sc[(long)j * n + p] = pass[j] * scale;
+                    }
+                    for (int j = 0; j < g; j++) Softmax(new Span<float>(sc + (long)j * n, ni));
+                }
+            }
+
+            // Weights transposed to [position, column]; values widened once.
+            new Span<float>(wt, n * Columns).Clear();
+            for (int c = 0; c < columns; c++)
+            {
+                float* row = sp + (long)c * n;
+                for (int p = 0, end = n0 + c / heads; p < end; p++) wt[(long)p * Columns + c] = row[p];
+            }
+            for (int p = 0; p < n; p++)
+            {
+                byte* at = values + (long)p * stride;
+                float* row = vf + (long)p * hd;
+                if (type == KvCacheType.F32)
+                {
+                    new ReadOnlySpan<float>(at, hd).CopyTo(new Span<float>(row, hd));
+                    continue;
+                }
+                // 0 + 1 * v is v exactly: the axpy primitive carries the instruction set's exact widening.
+                new Span<float>(row, hd).Clear();
+                TIsa.AxpyHalf(1f, (ushort*)at, row, hd);
+            }
+
+            for (int c0 = 0; c0 < columns; c0 += 4)
+                for (int j0 = 0; j0 < hd; j0 += 32) TIsa.ValueTile(wt + c0, vf + j0, hd, n, ot + (long)c0 * hd + j0, hd);
+            for (int i = 0; i < tokens; i++)
+                new ReadOnlySpan<float>(ot + (long)i * heads * hd, heads * hd).CopyTo(new Span<float>(output + (long)i * outStride, heads * hd));
+        }
+    }
+
+    /// <summary><see cref="IKernelIsa.ValueTile"/>'s scalar definition.</summary>
+    internal static void ReferenceValueTile(float* weights, float* values, int hd, int n, float* output, int outStride)
+    {
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < 32; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < n; p++) s += weights[(long)p * Columns + c] * values[(long)p * hd + j];
+                output[(long)c * outStride + j] = s;
+            }
+    }
+}

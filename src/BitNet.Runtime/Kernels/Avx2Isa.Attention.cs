@@ -1,0 +1,191 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>The AVX2 row's attention primitives: grouped query heads over F16, F32 and Q8_0 keys and values, and the prefill value tile.</summary>
+internal unsafe partial struct Avx2Isa
+{
+    // ---------------------------------------------------------------- attention over grouped query heads
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Widen(row + i); // once for every head
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(Avx.LoadVector256(q + 3L * qStride + i), w, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, HalfWidening.Exact);
+    }
+
+    public static bool AttentionTiles => true;
+
+    /// <summary>4 columns x 32 dimensions in 16 accumulators: per position, 4 value loads and 4 weight broadcasts feed 16 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride)
+    {
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int p = 0; p < n; p++)
+        {
+            float* v = values + (long)p * hd;
+            float* w = weights + (long)p * 32;
+            var v0 = Avx.LoadVector256(v); var v1 = Avx.LoadVector256(v + 8);
+            var v2 = Avx.LoadVector256(v + 16); var v3 = Avx.LoadVector256(v + 24);
+            var b = Vector256.Create(w[0]);
+            a00 = Fma.MultiplyAdd(b, v0, a00); a01 = Fma.MultiplyAdd(b, v1, a01); a02 = Fma.MultiplyAdd(b, v2, a02); a03 = Fma.MultiplyAdd(b, v3, a03);
+            b = Vector256.Create(w[1]);
+            a10 = Fma.MultiplyAdd(b, v0, a10); a11 = Fma.MultiplyAdd(b, v1, a11); a12 = Fma.MultiplyAdd(b, v2, a12); a13 = Fma.MultiplyAdd(b, v3, a13);
+            b = Vector256.Create(w[2]);
+            a20 = Fma.MultiplyAdd(b, v0, a20); a21 = Fma.MultiplyAdd(b, v1, a21); a22 = Fma.MultiplyAdd(b, v2, a22); a23 = Fma.MultiplyAdd(b, v3, a23);
+            b = Vector256.Create(w[3]);
+            a30 = Fma.MultiplyAdd(b, v0, a30); a31 = Fma.MultiplyAdd(b, v1, a31); a32 = Fma.MultiplyAdd(b, v2, a32); a33 = Fma.MultiplyAdd(b, v3, a33);
+        }
+        float* o = output;
+        Avx.Store(o, a00); Avx.Store(o + 8, a01); Avx.Store(o + 16, a02); Avx.Store(o + 24, a03);
+        o += outStride;
+        Avx.Store(o, a10); Avx.Store(o + 8, a11); Avx.Store(o + 16, a12); Avx.Store(o + 24, a13);
+        o += outStride;
+        Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23);
+        o += outStride;
+        Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33);
+    }
+
+    /// <summary>As <see cref="HalfDotHeads"/> over float keys: one load for every head, four independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Avx.LoadVector256(row + i);
+            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(Avx.LoadVector256(q + 3L * qStride + i), w, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.Dot(row + i, q + (long)h * qStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
+    {
+        var v0 = Vector256.Create(alpha[0]);
+        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
+        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
+        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Avx.LoadVector256(x + i);
+            float* yi = y + i;
+            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
+            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
+            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
+            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) ScalarIsa.Axpy(alpha[h], x + i, y + (long)h * yStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
+    {
+        var v0 = Vector256.Create(alpha[0]);
+        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
+        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
+        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Widen(x + i);
+            float* yi = y + i;
+            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
+            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
+            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
+            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) ScalarIsa.AxpyHalf(alpha[h], x + i, y + (long)h * yStride + i, n - i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots)
+    {
+        int full = n / Q8KvLayout.Block;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float* x = q + b * Q8KvLayout.Block;
+            Vector256<float> p0 = default, p1 = default, p2 = default, p3 = default;
+            for (int j = 0; j < Q8KvLayout.Block; j += 8)
+            {
+                var w = Codes8(c + j); // once for every head
+                p0 = Fma.MultiplyAdd(Avx.LoadVector256(x + j), w, p0);
+                if (heads > 1) p1 = Fma.MultiplyAdd(Avx.LoadVector256(x + qStride + j), w, p1);
+                if (heads > 2) p2 = Fma.MultiplyAdd(Avx.LoadVector256(x + 2L * qStride + j), w, p2);
+                if (heads > 3) p3 = Fma.MultiplyAdd(Avx.LoadVector256(x + 3L * qStride + j), w, p3);
+            }
+            var d = Vector256.Create(Q8KvLayout.Scale(blocks, b));
+            a0 = Fma.MultiplyAdd(p0, d, a0);
+            if (heads > 1) a1 = Fma.MultiplyAdd(p1, d, a1);
+            if (heads > 2) a2 = Fma.MultiplyAdd(p2, d, a2);
+            if (heads > 3) a3 = Fma.MultiplyAdd(p3, d, a3);
+        }
+        dots[0] = Vector256.Sum(a0);
+        if (heads > 1) dots[1] = Vector256.Sum(a1);
+        if (heads > 2) dots[2] = Vector256.Sum(a2);
+        if (heads > 3) dots[3] = Vector256.Sum(a3);
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                dots[h] += ScalarIsa.Q8KvDot(q + (long)h * qStride + done, blocks + full * Q8KvLayout.BlockBytes, n - done);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n)
+    {
+        int full = n / Q8KvLayout.Block;
+        for (int b = 0; b < full; b++)
+        {
+            var c = (sbyte*)(blocks + b * Q8KvLayout.BlockBytes);
+            float scale = Q8KvLayout.Scale(blocks, b);
+            var v0 = Vector256.Create(alpha[0] * scale);
+            var v1 = Vector256.Create(heads > 1 ? alpha[1] * scale : 0);
+            var v2 = Vector256.Create(heads > 2 ? alpha[2] * scale : 0);
+            var v3 = Vector256.Create(heads > 3 ? alpha[3] * scale : 0);
+            for (int j = 0; j < Q8KvLayout.Block; j += 8)
+            {
+                var w = Codes8(c + j);
+                float* yj = y + b * Q8KvLayout.Block + j;
+                Avx.Store(yj, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yj)));
+                if (heads > 1) Avx.Store(yj + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yj + yStride)));
+                if (heads > 2) Avx.Store(yj + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yj + 2L * yStride)));
+                if (heads > 3) Avx.Store(yj + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yj + 3L * yStride)));
+            }
+        }
+        int done = full * Q8KvLayout.Block;
+        if (done < n)
+            for (int h = 0; h < heads; h++)
+                ScalarIsa.AxpyQ8Kv(alpha[h], blocks + full * Q8KvLayout.BlockBytes, y + (long)h * yStride + done, n - done);
+    }
+}
