@@ -166,6 +166,11 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
         AdvSimdIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
 
+    public static bool AttentionTiles => true;
+
+    public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
+        AdvSimdIsa.ValueTile(weights, values, hd, n, output, outStride);
+
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
         AdvSimdIsa.FloatDotHeads(q, qStride, heads, row, n, dots);
 

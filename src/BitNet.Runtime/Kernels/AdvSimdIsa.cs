@@ -479,10 +479,82 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
 
     // ---------------------------------------------------------------- attention over grouped query heads
 
+    public static bool AttentionTiles => true;
+
+    /// <summary>
+    /// <see cref="IKernelIsa.ValueTile"/> in two 16-dimension halves (16 accumulators each): the products added as
+    /// <see cref="AxpyFloatHeads"/> adds them (fused, position by position), so a block equals its tokens bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride)
+    {
+        for (int half = 0; half < 32; half += 16)
+        {
+            Vector128<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector128<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            for (int p = 0; p < n; p++)
+            {
+                float* v = values + (long)p * hd + half;
+                float* w = weights + (long)p * 32;
+                var v0 = AdvSimd.LoadVector128(v); var v1 = AdvSimd.LoadVector128(v + 4);
+                var v2 = AdvSimd.LoadVector128(v + 8); var v3 = AdvSimd.LoadVector128(v + 12);
+                var b = Vector128.Create(w[0]);
+                a00 = AdvSimd.FusedMultiplyAdd(a00, b, v0); a01 = AdvSimd.FusedMultiplyAdd(a01, b, v1);
+                a02 = AdvSimd.FusedMultiplyAdd(a02, b, v2); a03 = AdvSimd.FusedMultiplyAdd(a03, b, v3);
+                b = Vector128.Create(w[1]);
+                a10 = AdvSimd.FusedMultiplyAdd(a10, b, v0); a11 = AdvSimd.FusedMultiplyAdd(a11, b, v1);
+                a12 = AdvSimd.FusedMultiplyAdd(a12, b, v2); a13 = AdvSimd.FusedMultiplyAdd(a13, b, v3);
+                b = Vector128.Create(w[2]);
+                a20 = AdvSimd.FusedMultiplyAdd(a20, b, v0); a21 = AdvSimd.FusedMultiplyAdd(a21, b, v1);
+                a22 = AdvSimd.FusedMultiplyAdd(a22, b, v2); a23 = AdvSimd.FusedMultiplyAdd(a23, b, v3);
+                b = Vector128.Create(w[3]);
+                a30 = AdvSimd.FusedMultiplyAdd(a30, b, v0); a31 = AdvSimd.FusedMultiplyAdd(a31, b, v1);
+                a32 = AdvSimd.FusedMultiplyAdd(a32, b, v2); a33 = AdvSimd.FusedMultiplyAdd(a33, b, v3);
+            }
+            float* o = output + half;
+            AdvSimd.Store(o, a00); AdvSimd.Store(o + 4, a01); AdvSimd.Store(o + 8, a02); AdvSimd.Store(o + 12, a03);
+            o += outStride;
+            AdvSimd.Store(o, a10); AdvSimd.Store(o + 4, a11); AdvSimd.Store(o + 8, a12); AdvSimd.Store(o + 12, a13);
+            o += outStride;
+            AdvSimd.Store(o, a20); AdvSimd.Store(o + 4, a21); AdvSimd.Store(o + 8, a22); AdvSimd.Store(o + 12, a23);
+            o += outStride;
+            AdvSimd.Store(o, a30); AdvSimd.Store(o + 4, a31); AdvSimd.Store(o + 8, a32); AdvSimd.Store(o + 12, a33);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
     {
-        for (int h = 0; h < heads; h++) dots[h] = Dot(q + (long)h * qStride, row, n);
+        // HalfDotHeads' arithmetic over float keys (loads for the widening), so widened F16 keys give its very numbers.
+        Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var lo = AdvSimd.LoadVector128(row + i);
+            var hi = AdvSimd.LoadVector128(row + i + 4);
+            a0 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a0, AdvSimd.LoadVector128(q + i), lo), AdvSimd.LoadVector128(q + i + 4), hi);
+            if (heads > 1)
+            {
+                float* x = q + qStride + i;
+                a1 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a1, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+            if (heads > 2)
+            {
+                float* x = q + 2L * qStride + i;
+                a2 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a2, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+            if (heads > 3)
+            {
+                float* x = q + 3L * qStride + i;
+                a3 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a3, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
+            }
+        }
+        dots[0] = Vector128.Sum(a0);
+        if (heads > 1) dots[1] = Vector128.Sum(a1);
+        if (heads > 2) dots[2] = Vector128.Sum(a2);
+        if (heads > 3) dots[3] = Vector128.Sum(a3);
+        if (i < n)
+            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.Dot(row + i, q + (long)h * qStride + i, n - i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -38,16 +38,21 @@ internal static unsafe partial class AttentionKernel
         if (columns > Columns || !BlockSupports(type, hd))
             throw new ArgumentException("the block does not fit the attention tiles");
         int n = n0 + tokens - 1;                           // positions the block reads
-        long need = (long)n * hd + (long)n * Columns + (long)columns * n + (long)Columns * hd;
+        long need = 2L * n * hd + (long)n * Columns + (long)columns * n + (long)Columns * hd;
         if (t_blockScratch is null || t_blockScratch.Length < need) t_blockScratch = new float[Math.Max(need, 1 << 16)];
         float scale = 1f / MathF.Sqrt(hd);
         float* pass = stackalloc float[MaxHeadsPerPass];
         fixed (float* scratch = t_blockScratch)
         {
             float* vf = scratch;                           // values  [n, hd] float
-            float* wt = vf + (long)n * hd;                 // weights [n, Columns], zero past each column's positions
+            float* kf = vf + (long)n * hd;                 // keys    [n, hd] float
+            float* wt = kf + (long)n * hd;                 // weights [n, Columns], zero past each column's positions
             float* sp = wt + (long)n * Columns;            // one column's scores, then weights [columns, n]
             float* ot = sp + (long)columns * n;            // outputs [Columns, hd]
+
+            // Keys and values widened once for the block (exactly: a float dot then gives Attend's numbers).
+            Widen<TIsa>(type, keys, stride, n, hd, kf);
+            Widen<TIsa>(type, values, stride, n, hd, vf);
 
             // Scores and softmax per token, as Attend computes them.
             for (int i = 0; i < tokens; i++)
@@ -60,40 +65,43 @@ internal static unsafe partial class AttentionKernel
                     float* sc = sp + (long)(i * heads + h0) * n;
                     for (int p = 0; p < ni; p++)
                     {
-                        byte* k = keys + (long)p * stride;
-                        if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
-                        else TIsa.FloatDotHeads(qg, hd, g, (float*)k, hd, pass);
+                        TIsa.FloatDotHeads(qg, hd, g, kf + (long)p * hd, hd, pass);
                         for (int j = 0; j < g; j++) sc[(long)j * n + p] = pass[j] * scale;
                     }
                     for (int j = 0; j < g; j++) Softmax(new Span<float>(sc + (long)j * n, ni));
                 }
             }
 
-            // Weights transposed to [position, column]; values widened once.
+            // Weights transposed to [position, column].
             new Span<float>(wt, n * Columns).Clear();
             for (int c = 0; c < columns; c++)
             {
                 float* row = sp + (long)c * n;
                 for (int p = 0, end = n0 + c / heads; p < end; p++) wt[(long)p * Columns + c] = row[p];
             }
-            for (int p = 0; p < n; p++)
-            {
-                byte* at = values + (long)p * stride;
-                float* row = vf + (long)p * hd;
-                if (type == KvCacheType.F32)
-                {
-                    new ReadOnlySpan<float>(at, hd).CopyTo(new Span<float>(row, hd));
-                    continue;
-                }
-                // 0 + 1 * v is v exactly: the axpy primitive carries the instruction set's exact widening.
-                new Span<float>(row, hd).Clear();
-                TIsa.AxpyHalf(1f, (ushort*)at, row, hd);
-            }
 
             for (int c0 = 0; c0 < columns; c0 += 4)
                 for (int j0 = 0; j0 < hd; j0 += 32) TIsa.ValueTile(wt + c0, vf + j0, hd, n, ot + (long)c0 * hd + j0, hd);
             for (int i = 0; i < tokens; i++)
                 new ReadOnlySpan<float>(ot + (long)i * heads * hd, heads * hd).CopyTo(new Span<float>(output + (long)i * outStride, heads * hd));
+        }
+    }
+
+    /// <summary>Positions [0, n) of one KV head (F16 or F32) as floats, exactly.</summary>
+    private static void Widen<TIsa>(KvCacheType type, byte* src, int stride, int n, int hd, float* dst) where TIsa : struct, IKernelIsa
+    {
+        for (int p = 0; p < n; p++)
+        {
+            byte* at = src + (long)p * stride;
+            float* row = dst + (long)p * hd;
+            if (type == KvCacheType.F32)
+            {
+                new ReadOnlySpan<float>(at, hd).CopyTo(new Span<float>(row, hd));
+                continue;
+            }
+            // 0 + 1 * v is v exactly: the axpy primitive carries the instruction set's exact widening.
+            new Span<float>(row, hd).Clear();
+            TIsa.AxpyHalf(1f, (ushort*)at, row, hd);
         }
     }
 
