@@ -523,54 +523,55 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
-    {
-        // HalfDotHeads' arithmetic over float keys (loads for the widening), so widened F16 keys give its very numbers.
-        Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var lo = AdvSimd.LoadVector128(row + i);
-            var hi = AdvSimd.LoadVector128(row + i + 4);
-            a0 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a0, AdvSimd.LoadVector128(q + i), lo), AdvSimd.LoadVector128(q + i + 4), hi);
-            if (heads > 1)
-            {
-                float* x = q + qStride + i;
-                a1 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a1, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
-            }
-            if (heads > 2)
-            {
-                float* x = q + 2L * qStride + i;
-                a2 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a2, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
-            }
-            if (heads > 3)
-            {
-                float* x = q + 3L * qStride + i;
-                a3 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a3, AdvSimd.LoadVector128(x), lo), AdvSimd.LoadVector128(x + 4), hi);
-            }
-        }
-        dots[0] = Vector128.Sum(a0);
-        if (heads > 1) dots[1] = Vector128.Sum(a1);
-        if (heads > 2) dots[2] = Vector128.Sum(a2);
-        if (heads > 3) dots[3] = Vector128.Sum(a3);
-        if (i < n)
-            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.Dot(row + i, q + (long)h * qStride + i, n - i);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
     {
         for (int h = 0; h < heads; h++) Axpy(alpha[h], x, y + (long)h * yStride, n);
     }
 
+    /// <summary>
+    /// The elements of cached key vectors: F16 (widened exactly) or float. One generic loop over both, so a float copy of
+    /// widened halves (prefill blocks) gives the F16 path's very numbers.
+    /// </summary>
+    private interface IHeadElements
+    {
+        static abstract void Load8(void* p, int i, out Vector128<float> lo, out Vector128<float> hi);
+        static abstract float TailDot(void* p, int i, float* q, int n);
+    }
+
+    private struct HalfElements : IHeadElements
+    {
+        public static void Load8(void* p, int i, out Vector128<float> lo, out Vector128<float> hi) => Exact.Widen8((ushort*)p + i, out lo, out hi);
+        public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.HalfDot((ushort*)p + i, q, n, HalfWidening.Exact);
+    }
+
+    private struct FloatElements : IHeadElements
+    {
+        public static void Load8(void* p, int i, out Vector128<float> lo, out Vector128<float> hi)
+        {
+            lo = AdvSimd.LoadVector128((float*)p + i);
+            hi = AdvSimd.LoadVector128((float*)p + i + 4);
+        }
+
+        public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.Dot((float*)p + i, q, n);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
+        DotHeads<HalfElements>(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
+        DotHeads<FloatElements>(q, qStride, heads, row, n, dots);
+
+    /// <summary>dots[h] = row . q_h for up to four heads: each group of the row loaded (widened) once for every head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotHeads<TE>(float* q, int qStride, int heads, void* row, int n, float* dots) where TE : struct, IHeadElements
     {
         Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            Exact.Widen8(row + i, out var lo, out var hi); // once for every head
+            TE.Load8(row, i, out var lo, out var hi); // once for every head
             a0 = AdvSimd.FusedMultiplyAdd(AdvSimd.FusedMultiplyAdd(a0, AdvSimd.LoadVector128(q + i), lo), AdvSimd.LoadVector128(q + i + 4), hi);
             if (heads > 1)
             {
@@ -593,7 +594,7 @@ internal unsafe struct AdvSimdIsa : IKernelIsa
         if (heads > 2) dots[2] = Vector128.Sum(a2);
         if (heads > 3) dots[3] = Vector128.Sum(a3);
         if (i < n)
-            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, HalfWidening.Exact);
+            for (int h = 0; h < heads; h++) dots[h] += TE.TailDot(row, i, q + (long)h * qStride + i, n - i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

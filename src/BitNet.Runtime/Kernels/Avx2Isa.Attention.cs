@@ -9,14 +9,56 @@ internal unsafe partial struct Avx2Isa
 {
     // ---------------------------------------------------------------- attention over grouped query heads
 
+    /// <summary>
+    /// The elements of cached key and value vectors: F16 (widened exactly) or float. One generic loop over both, so a
+    /// float copy of widened halves (prefill blocks) gives the F16 path's very numbers.
+    /// </summary>
+    private interface IHeadElements
+    {
+        static abstract Vector256<float> Load8(void* p, int i);
+        static abstract float TailDot(void* p, int i, float* q, int n);
+        static abstract void TailAxpy(float alpha, void* p, int i, float* y, int n);
+    }
+
+    private struct HalfElements : IHeadElements
+    {
+        public static Vector256<float> Load8(void* p, int i) => Widen((ushort*)p + i);
+        public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.HalfDot((ushort*)p + i, q, n, HalfWidening.Exact);
+        public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.AxpyHalf(alpha, (ushort*)p + i, y, n);
+    }
+
+    private struct FloatElements : IHeadElements
+    {
+        public static Vector256<float> Load8(void* p, int i) => Avx.LoadVector256((float*)p + i);
+        public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.Dot((float*)p + i, q, n);
+        public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.Axpy(alpha, (float*)p + i, y, n);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots)
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
+        DotHeads<HalfElements>(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
+        DotHeads<FloatElements>(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
+        AxpyHeads<HalfElements>(alpha, x, y, yStride, heads, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
+        AxpyHeads<FloatElements>(alpha, x, y, yStride, heads, n);
+
+    /// <summary>dots[h] = row . q_h for up to four heads: each group of the row loaded (widened) once for every head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotHeads<TE>(float* q, int qStride, int heads, void* row, int n, float* dots) where TE : struct, IHeadElements
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var w = Widen(row + i); // once for every head
+            var w = TE.Load8(row, i);
             a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
             if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
             if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
@@ -27,7 +69,29 @@ internal unsafe partial struct Avx2Isa
         if (heads > 2) dots[2] = Vector256.Sum(a2);
         if (heads > 3) dots[3] = Vector256.Sum(a3);
         if (i < n)
-            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.HalfDot(row + i, q + (long)h * qStride + i, n - i, HalfWidening.Exact);
+            for (int h = 0; h < heads; h++) dots[h] += TE.TailDot(row, i, q + (long)h * qStride + i, n - i);
+    }
+
+    /// <summary>y_h += alpha[h] * x for up to four heads: each group of x loaded (widened) once for every head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AxpyHeads<TE>(float* alpha, void* x, float* y, int yStride, int heads, int n) where TE : struct, IHeadElements
+    {
+        var v0 = Vector256.Create(alpha[0]);
+        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
+        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
+        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = TE.Load8(x, i);
+            float* yi = y + i;
+            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
+            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
+            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
+            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
+        }
+        if (i < n)
+            for (int h = 0; h < heads; h++) TE.TailAxpy(alpha[h], x, i, y + (long)h * yStride + i, n - i);
     }
 
     public static bool AttentionTiles => true;
@@ -61,70 +125,6 @@ internal unsafe partial struct Avx2Isa
         Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23);
         o += outStride;
         Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33);
-    }
-
-    /// <summary>As <see cref="HalfDotHeads"/> over float keys: one load for every head, four independent chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var w = Avx.LoadVector256(row + i);
-            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q + i), w, a0);
-            if (heads > 1) a1 = Fma.MultiplyAdd(Avx.LoadVector256(q + qStride + i), w, a1);
-            if (heads > 2) a2 = Fma.MultiplyAdd(Avx.LoadVector256(q + 2L * qStride + i), w, a2);
-            if (heads > 3) a3 = Fma.MultiplyAdd(Avx.LoadVector256(q + 3L * qStride + i), w, a3);
-        }
-        dots[0] = Vector256.Sum(a0);
-        if (heads > 1) dots[1] = Vector256.Sum(a1);
-        if (heads > 2) dots[2] = Vector256.Sum(a2);
-        if (heads > 3) dots[3] = Vector256.Sum(a3);
-        if (i < n)
-            for (int h = 0; h < heads; h++) dots[h] += ScalarIsa.Dot(row + i, q + (long)h * qStride + i, n - i);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
-    {
-        var v0 = Vector256.Create(alpha[0]);
-        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
-        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
-        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var w = Avx.LoadVector256(x + i);
-            float* yi = y + i;
-            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
-            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
-            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
-            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
-        }
-        if (i < n)
-            for (int h = 0; h < heads; h++) ScalarIsa.Axpy(alpha[h], x + i, y + (long)h * yStride + i, n - i);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n)
-    {
-        var v0 = Vector256.Create(alpha[0]);
-        var v1 = Vector256.Create(heads > 1 ? alpha[1] : 0);
-        var v2 = Vector256.Create(heads > 2 ? alpha[2] : 0);
-        var v3 = Vector256.Create(heads > 3 ? alpha[3] : 0);
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
-        {
-            var w = Widen(x + i);
-            float* yi = y + i;
-            Avx.Store(yi, Fma.MultiplyAdd(v0, w, Avx.LoadVector256(yi)));
-            if (heads > 1) Avx.Store(yi + yStride, Fma.MultiplyAdd(v1, w, Avx.LoadVector256(yi + yStride)));
-            if (heads > 2) Avx.Store(yi + 2L * yStride, Fma.MultiplyAdd(v2, w, Avx.LoadVector256(yi + 2L * yStride)));
-            if (heads > 3) Avx.Store(yi + 3L * yStride, Fma.MultiplyAdd(v3, w, Avx.LoadVector256(yi + 3L * yStride)));
-        }
-        if (i < n)
-            for (int h = 0; h < heads; h++) ScalarIsa.AxpyHalf(alpha[h], x + i, y + (long)h * yStride + i, n - i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
