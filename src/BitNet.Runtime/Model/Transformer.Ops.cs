@@ -237,15 +237,16 @@ public sealed unsafe partial class Transformer
         public int HeadsPerItem = 1;
 
         // The items: tokens [_first, _first + _count) and query heads [_head, _head + group) of a block, or one token's heads.
-        private int[] _first = [], _count = [], _head = [];
+        private readonly int[] _first = new int[owner.MaxBatchTokens * owner._c.Heads];
+        private readonly int[] _count = new int[owner.MaxBatchTokens * owner._c.Heads];
+        private readonly int[] _head = new int[owner.MaxBatchTokens * owner._c.Heads];
 
         /// <summary>Lists this layer's items (blocks of up to <paramref name="blockTokens"/> tokens, the largest first); returns how many.</summary>
         public int Plan(int tokens, int blockTokens)
         {
             var c = owner._c;
             var s = owner._s;
-            int group = c.Heads / c.KvHeads, most = tokens * c.Heads;
-            if (_first.Length < most) (_first, _count, _head) = (new int[most], new int[most], new int[most]);
+            int group = c.Heads / c.KvHeads;
             int items = 0;
             for (int end = tokens; end > 0;)
             {
