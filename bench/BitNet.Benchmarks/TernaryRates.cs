@@ -27,6 +27,16 @@ public static unsafe class TernaryRates
                 else Console.WriteLine($"the head is {model.Weights.Head.FormatName}, not F16");
                 return 0;
             }
+            else if (args[i] == "--half-tiles")
+            {
+                HalfTileRates();
+                return 0;
+            }
+            else if (args[i] == "--batch-drivers")
+            {
+                BatchDrivers();
+                return 0;
+            }
             else if (args[i] == "--shape" && i + 1 < args.Length)
             {
                 var kn = args[++i].Split('x');
@@ -162,6 +172,93 @@ public static unsafe class TernaryRates
                 if (best[c] < double.MaxValue)
                     Console.WriteLine($"tokens {tokens} {drivers[c].Name,-24} {best[c],8:F1} ms {(double)n * k * tokens / best[c] / 1e6,6:F1} GMAC/s {m.BytesPerPass / best[c] / 1e6,6:F1} GB/s");
         }
+    }
+
+    /// <summary>
+    /// `--batch-drivers`: I2_S batches of 4..15 tokens, one thread, the eight-token row kernel against the lane tiles
+    /// (and the four-token rows), alternated in one process, fastest of six rounds.
+    /// </summary>
+    private static void BatchDrivers()
+    {
+        if (!AvxVnniIsa.IsSupported) return;
+        foreach (var (k, n) in new[] { (2560, 6912), (6912, 2560) })
+            foreach (int tokens in new[] { 4, 8, 12 })
+            {
+                var (matrix, act, weights) = Setup(KernelSet.Best, TernaryLayout.I2S, k, n, tokens);
+                using var _w = weights; using var _m = matrix; using var _a = act;
+                var y = new float[tokens * n];
+                (string Name, Action<nint> Run)[] drivers =
+                [
+                    ("eight-token rows", yp => TernaryKernels.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
+                    ("lane tiles", yp => TernaryTiles.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
+                    ("lane tiles AVX2", yp => TernaryTiles.Compute<Avx2Isa>(matrix, act, (float*)yp, n, 0, n)),
+                    ("rows AVX2", yp => TernaryKernels.I2SRows<Avx2Isa>(matrix, act, (float*)yp, n, 0, n)),
+                ];
+                var best = new double[drivers.Length];
+                Array.Fill(best, double.MaxValue);
+                fixed (float* yp = y)
+                    for (int round = 0; round < 7; round++)
+                        for (int c = 0; c < drivers.Length; c++)
+                        {
+                            var sw = Stopwatch.StartNew();
+                            for (int r = 0; r < 5; r++) drivers[c].Run((nint)yp);
+                            if (round > 0) best[c] = Math.Min(best[c], sw.Elapsed.TotalMilliseconds / 5);
+                        }
+                for (int c = 0; c < drivers.Length; c++)
+                    Console.WriteLine($"{k} x {n} tokens {tokens,2} {drivers[c].Name,-18} {best[c],8:F3} ms {(double)k * n * tokens / best[c] / 1e6,6:F1} GMAC/s");
+            }
+    }
+
+    /// <summary>`--half-tiles`: the 512-bit F16 head tiles in L1 (2 rows, 8 tokens, 512 columns), 2 x 4 twice against 2 x 8, alternated.</summary>
+    private static void HalfTileRates()
+    {
+        if (!Avx512HalfTiles.IsSupported) return;
+        const int k = 512;
+        var rng = new Random(5);
+        using var rows = new NativeBuffer<ushort>(2 * k);
+        using var x = new NativeBuffer<float>(8 * k);
+        using var acc = new NativeBuffer<float>(128);
+        for (int i = 0; i < 2 * k; i++) rows.Pointer[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() - 0.5));
+        for (int i = 0; i < 8 * k; i++) x.Pointer[i] = (float)(rng.NextDouble() - 0.5);
+        ushort* a = rows.Pointer, b = a + k;
+        float* xp = x.Pointer, ap = acc.Pointer;
+        (string Name, Action Run)[] tiles =
+        [
+            ("2 x 4 twice", () =>
+            {
+                Avx512HalfTiles.Tile2x4(a, b, xp, xp + k, xp + 2 * k, xp + 3 * k, 0, k, ap, a, b, HalfWidening.Rebias);
+                Avx512HalfTiles.Tile2x4(a, b, xp + 4 * k, xp + 5 * k, xp + 6 * k, xp + 7 * k, 0, k, ap + 32, a, b, HalfWidening.Rebias);
+            }),
+            ("2 x 8", () => Avx512HalfTiles.Tile2x8(a, b, xp, k, 0, k, ap, a, b, HalfWidening.Rebias)),
+        ];
+        var best = new double[tiles.Length];
+        Array.Fill(best, double.MaxValue);
+        for (int round = 0; round < 8; round++)
+            for (int c = 0; c < tiles.Length; c++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < 20000; r++) tiles[c].Run();
+                if (round > 0) best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
+            }
+        for (int c = 0; c < tiles.Length; c++)
+            Console.WriteLine($"F16 tile {tiles[c].Name,-12} 2 rows x 8 tokens x {k}: {2.0 * 8 * k * 20000 / best[c] / 1e9:F1} GMAC/s");
+    }
+
+    private static (TernaryMatrix, QuantizedActivations, NativeBuffer<byte>) Setup(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)
+    {
+        var format = layout switch { TernaryLayout.I2S => TensorFormats.I2_S, TernaryLayout.TQ2 => TensorFormats.TQ2_0, _ => TensorFormats.TQ1_0 };
+        var rng = new Random(1);
+        var values = new float[(long)k * n];
+        for (int i = 0; i < values.Length; i++) values[i] = (rng.Next(3) - 1) * 0.5f;
+        var bytes = ReferenceQuantizer.Quantize(format.Type, values, k);
+        var weights = new NativeBuffer<byte>(bytes.Length);
+        bytes.CopyTo(new Span<byte>(weights.Pointer, bytes.Length));
+        var matrix = new TernaryMatrix("rates", layout, weights.Pointer, k, n, layout == TernaryLayout.I2S ? 0.5f : 1f);
+        var act = new QuantizedActivations(tokens, k);
+        var x = new float[tokens * k];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
+        fixed (float* xp = x) act.Quantize(kernels, xp, tokens, k, k);
+        return (matrix, act, weights);
     }
 
     private static double Time(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)

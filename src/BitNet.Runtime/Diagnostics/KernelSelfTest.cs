@@ -22,7 +22,7 @@ public static unsafe class KernelSelfTest
 
     public static readonly int[] TernaryK = [128, 256, 2560, 6912];
     public static readonly int[] RowCounts = [1, 3, 5, 17];
-    public static readonly int[] TokenCounts = [1, 3, 4, 5, 8, 9, 16, 17, 33, 65, 70];
+    public static readonly int[] TokenCounts = [1, 3, 4, 5, 8, 9, 12, 16, 17, 33, 65, 70];
 
     /// <summary>Runs every family for each variant (default: every variant this CPU supports).</summary>
     public static IReadOnlyList<Row> Run(IEnumerable<KernelSet>? variants = null)
@@ -86,6 +86,11 @@ public static unsafe class KernelSelfTest
             TernaryCase(v, layout, 6912, 3, 17, kind, hostile: true, seed++, tally);
         }
         TernaryCase(v, layout, 2560, 17, 4, Activations.Random, hostile: true, seed++, tally);
+        // Batched decode rows: eight tokens over two column chunks (K = 6912) at their bounds, and three blocks of rows.
+        foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
+            TernaryCase(v, layout, 6912, 3, 8, kind, hostile: true, seed++, tally);
+        TernaryCase(v, layout, 256, 70, 8, Activations.Random, hostile: false, seed++, tally);
+        TernaryCase(v, layout, 256, 70, 15, Activations.Random, hostile: false, seed++, tally);
         return tally.Row;
     }
 

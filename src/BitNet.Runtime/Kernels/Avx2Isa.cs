@@ -116,6 +116,18 @@ internal unsafe partial struct Avx2Isa : IKernelIsa
         sums[3] = Vector256.Sum(a3);
     }
 
+    /// <summary>Lane t of the result = the sum of v_t's eight lanes (wrapping int32 adds, as the scalar sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Reduce8(Vector256<int> v0, Vector256<int> v1, Vector256<int> v2, Vector256<int> v3,
+        Vector256<int> v4, Vector256<int> v5, Vector256<int> v6, Vector256<int> v7)
+    {
+        // hadd pairs within 128-bit halves: after two rounds half 0 holds v0..v3's partial sums over lanes 0-3, half 1
+        // over lanes 4-7.
+        var a = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v0, v1), Avx2.HorizontalAdd(v2, v3));
+        var b = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v4, v5), Avx2.HorizontalAdd(v6, v7));
+        return Avx2.Add(Avx2.Permute2x128(a, b, 0x20), Avx2.Permute2x128(a, b, 0x31));
+    }
+
     // ---------------------------------------------------------------- TQ2_0, TQ1_0
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -102,6 +102,46 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         sums[3] = (Vector256.Sum(f3) >> 2) + Vector256.Sum(o3);
     }
 
+    public static bool I2SEightTokens => Avx512F.VL.IsSupported;
+
+    /// <summary>
+    /// Batched decode: one row against eight tokens, the codes unpacked in registers once per block for all of them (6
+    /// instructions per 32 <c>vpdpbusd</c>), the weights read straight from the row (no unpacked panel to write and
+    /// re-read). Sixteen accumulators (a times-4 and a times-1 per token) are also the 16 chains <c>vpdpbusd</c>'s
+    /// latency needs; with the codes and masks that takes more than 16 vector registers, so only AVX-512 parts (whose
+    /// EVEX encoding gives 32) take it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        var m3 = Vector256.Create((byte)0x03);
+        var mC = Vector256.Create((byte)0x0C);
+        Vector256<int> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+        Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
+        nint s = k;
+        for (int b = 0; b < blocks; b++)
+        {
+            var w = Avx.LoadVector256(row + b * 32);
+            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
+            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
+            sbyte* x = q + b * 128;
+            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96); x += s;
+            f1 = Dp(Dp(f1, c0, x), c2, x + 64); o1 = Dp(Dp(o1, c1, x + 32), c3, x + 96); x += s;
+            f2 = Dp(Dp(f2, c0, x), c2, x + 64); o2 = Dp(Dp(o2, c1, x + 32), c3, x + 96); x += s;
+            f3 = Dp(Dp(f3, c0, x), c2, x + 64); o3 = Dp(Dp(o3, c1, x + 32), c3, x + 96); x += s;
+            f4 = Dp(Dp(f4, c0, x), c2, x + 64); o4 = Dp(Dp(o4, c1, x + 32), c3, x + 96); x += s;
+            f5 = Dp(Dp(f5, c0, x), c2, x + 64); o5 = Dp(Dp(o5, c1, x + 32), c3, x + 96); x += s;
+            f6 = Dp(Dp(f6, c0, x), c2, x + 64); o6 = Dp(Dp(o6, c1, x + 32), c3, x + 96); x += s;
+            f7 = Dp(Dp(f7, c0, x), c2, x + 64); o7 = Dp(Dp(o7, c1, x + 32), c3, x + 96);
+        }
+        // Per lane, a times-4 sum is an exact multiple of 4; then one transposing reduction gives the 8 tokens' totals.
+        Avx.Store(sums, Avx2Isa.Reduce8(
+            Avx2.Add(Avx2.ShiftRightArithmetic(f0, 2), o0), Avx2.Add(Avx2.ShiftRightArithmetic(f1, 2), o1),
+            Avx2.Add(Avx2.ShiftRightArithmetic(f2, 2), o2), Avx2.Add(Avx2.ShiftRightArithmetic(f3, 2), o3),
+            Avx2.Add(Avx2.ShiftRightArithmetic(f4, 2), o4), Avx2.Add(Avx2.ShiftRightArithmetic(f5, 2), o5),
+            Avx2.Add(Avx2.ShiftRightArithmetic(f6, 2), o6), Avx2.Add(Avx2.ShiftRightArithmetic(f7, 2), o7)));
+    }
+
     // ---------------------------------------------------------------- token-lane tiles (TernaryTiles)
 
     public static bool TokenLaneTiles => true;
@@ -288,6 +328,21 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     {
         if (Avx512HalfTiles.IsSupported && widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
         else Avx2Isa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+    }
+
+    public static bool HalfTiles8 => Avx512HalfTiles.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
+        HalfWidening widening)
+    {
+        if (widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+        else
+        {
+            Avx2Isa.HalfTile2x4(a, b, x, x + xStride, x + 2 * xStride, x + 3 * xStride, j0, j1, acc, pa, pb, widening);
+            float* x4 = x + 4 * xStride;
+            Avx2Isa.HalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j0, j1, acc + 32, a, b, widening);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

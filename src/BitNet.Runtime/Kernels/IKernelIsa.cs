@@ -25,6 +25,18 @@ internal unsafe interface IKernelIsa
     /// <summary>I2_S for four tokens whose activations start at q, q + k, q + 2k, q + 3k: sums[0..4).</summary>
     static abstract void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums);
 
+    /// <summary>
+    /// Whether batches of 2..<see cref="TernaryTiles.MinTokens"/> - 1 tokens take <see cref="I2SDot8"/>: each row's codes
+    /// unpacked once in registers for eight tokens (a variant without it keeps <see cref="I2SDot4"/>).
+    /// </summary>
+    static virtual bool I2SEightTokens => false;
+
+    /// <summary>I2_S for eight tokens whose activations start at q + t * k: sums[0..8).</summary>
+    static virtual void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        for (int t = 0; t < 8; t++) sums[t] = ScalarIsa.I2SDot(row, q + (long)t * k, blocks);
+    }
+
     /// <summary>TQ2_0: code * q summed over one 256-weight block (its 64 code bytes), for two tokens.</summary>
     static abstract void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums);
 
@@ -92,6 +104,21 @@ internal unsafe interface IKernelIsa
     static virtual void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
         float* acc, ushort* pa, ushort* pb, HalfWidening widening) =>
         RowKernels.ReferenceHalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, widening);
+
+    /// <summary>Whether full groups of eight tokens take <see cref="HalfTile2x8"/> (for the finite and rebiasing widenings).</summary>
+    static virtual bool HalfTiles8 => false;
+
+    /// <summary>
+    /// <see cref="HalfTile2x4"/> for eight tokens at x + t * xStride (acc[i * 64 + t * 8 + lane]), each token's partial
+    /// sums the same as two <see cref="HalfTile2x4"/> calls give.
+    /// </summary>
+    static virtual void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
+        HalfWidening widening)
+    {
+        RowKernels.ReferenceHalfTile2x4(a, b, x, x + xStride, x + 2 * xStride, x + 3 * xStride, j0, j1, acc, widening);
+        float* x4 = x + 4 * xStride;
+        RowKernels.ReferenceHalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j0, j1, acc + 32, widening);
+    }
 
     /// <summary>Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b].</summary>
     static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);

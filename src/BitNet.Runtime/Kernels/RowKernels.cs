@@ -82,7 +82,16 @@ internal static unsafe class RowKernels
                     {
                         ushort* a = rows + (long)(rb + rp) * k;
                         ushort* b = rp + 1 < nr ? a + k : a;
-                        for (int tq = 0; tq < nt; tq += 4)
+                        int tq = 0;
+                        if (TIsa.HalfTiles8 && nt == 8)
+                        {
+                            bool fetch8 = t0 == 0 && rp < nextRows;
+                            ushort* pa8 = fetch8 ? a + (long)HalfBlockRows * k : a;
+                            ushort* pb8 = fetch8 && rp + 1 < nextRows ? pa8 + k : b;
+                            TIsa.HalfTile2x8(a, b, x + (long)t0 * xStride, xStride, j0, j1, acc + rp * 64, pa8, pb8, widening);
+                            tq = 8;
+                        }
+                        for (; tq < nt; tq += 4)
                         {
                             // The first pass over a block prefetches the next one; later passes name lines already in L1.
                             bool fetch = t0 == 0 && tq == 0 && rp < nextRows;

@@ -13,13 +13,27 @@ internal static unsafe class TernaryKernels
     /// <summary>Tokens per tile in prefill: a tile's activations (16 x K bytes) and a chunk's rows stay in L2.</summary>
     private const int TokenTile = 16;
 
+    /// <summary>
+    /// I2_S batches below this many tokens go row by row (<see cref="I2SRows{TIsa}"/>) rather than by lane tiles: one
+    /// thread, 2B4T shapes, the rows ran 4 tokens at 1.7-2.5x and 8 at 1.0-1.2x the tiles' rate, on AVX-VNNI and AVX2
+    /// (`ternary-rates --batch-drivers`).
+    /// </summary>
+    internal const int RowBatchesBelow = 16;
+
+    /// <summary>Eight tokens' activations per column chunk of <see cref="I2SRows{TIsa}"/>: they stay in L1 next to the rows.</summary>
+    private const int EightTokenBytes = 32 * 1024;
+
+    /// <summary>Rows per block of <see cref="I2SRows{TIsa}"/>: 32 rows of K = 6912 (55 KB) stay in L2 between column chunks.</summary>
+    private const int RowBlock = 32;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
         where TIsa : struct, IKernelIsa
     {
         Debug.Assert(x.K == w.K, "activation width matches the matrix");
         Debug.Assert(rowStart >= 0 && rowEnd <= w.N && rowStart <= rowEnd);
-        if (TIsa.TokenLaneTiles && x.HasLanes)
+        bool rowBatch = w.Layout == TernaryLayout.I2S && x.Tokens < RowBatchesBelow;
+        if (TIsa.TokenLaneTiles && x.HasLanes && !rowBatch)
         {
             // Batches: 4-row x 16-token register tiles; the last rows of an uneven range take the row kernels below.
             int tiled = rowStart + (rowEnd - rowStart) / 4 * 4;
@@ -75,6 +89,11 @@ internal static unsafe class TernaryKernels
         // Prefill / batched decode: each row's codes are unpacked once per block and applied to four tokens, in token
         // tiles: streaming all of a 512-token prompt's activations (3.5 MB for K = 6912) past every row made long
         // prefills memory-bound.
+        if (x.Tokens < RowBatchesBelow)
+        {
+            I2SRows<TIsa>(w, x, y, yStride, rowStart, rowEnd);
+            return;
+        }
         int* s = stackalloc int[4];
         for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
         {
@@ -90,6 +109,59 @@ internal static unsafe class TernaryKernels
                         y[(long)(t + j) * yStride + n] = Finish(w, (s[j] - x.Totals[t + j]) * ws, x.Scale[t + j]);
                 }
                 for (; t < t1; t++)
+                    y[(long)t * yStride + n] = Finish(w, (TIsa.I2SDot(row, x.Q + (long)t * x.K, blocks) - x.Totals[t]) * ws, x.Scale[t]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Batched decode, I2_S: each row read once for all tokens, straight from the packed weights: eight tokens per pass
+    /// where the variant has <see cref="IKernelIsa.I2SDot8"/>, then fours, then singles. Eight tokens of a long row
+    /// (K = 6912: 55 KB) would not stay in L1, so their dots go by column chunks over blocks of rows: each chunk's
+    /// activations stay in L1 and the row block's weights in L2 for the next chunk (exact: the chunks' sums are ints).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void I2SRows<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
+        where TIsa : struct, IKernelIsa
+    {
+        int blocks = w.K / 128;
+        float ws = w.TensorScale;
+        int eights = TIsa.I2SEightTokens ? x.Tokens / 8 * 8 : 0;
+        int chunks = (int)((8L * x.K + EightTokenBytes - 1) / EightTokenBytes);
+        int chunkBlocks = (blocks + chunks - 1) / chunks;
+        int* s = stackalloc int[8];
+        int* acc = stackalloc int[RowBlock * 8];     // [row of the block, token of the group]
+        for (int n0 = rowStart; n0 < rowEnd; n0 += RowBlock)
+        {
+            int n1 = Math.Min(rowEnd, n0 + RowBlock);
+            for (int t = 0; t < eights; t += 8)
+            {
+                sbyte* q = x.Q + (long)t * x.K;
+                for (int b0 = 0; b0 < blocks; b0 += chunkBlocks)
+                {
+                    int nb = Math.Min(chunkBlocks, blocks - b0);
+                    for (int n = n0; n < n1; n++)
+                    {
+                        TIsa.I2SDot8(w.Row(n) + b0 * 32, q + b0 * 128, x.K, nb, s);
+                        int* a = acc + (n - n0) * 8;
+                        for (int j = 0; j < 8; j++) a[j] = b0 == 0 ? s[j] : a[j] + s[j];
+                    }
+                }
+                for (int n = n0; n < n1; n++)
+                    for (int j = 0; j < 8; j++)
+                        y[(long)(t + j) * yStride + n] = Finish(w, (acc[(n - n0) * 8 + j] - x.Totals[t + j]) * ws, x.Scale[t + j]);
+            }
+            for (int n = n0; n < n1; n++)
+            {
+                byte* row = w.Row(n);
+                int t = eights;
+                for (; t + 4 <= x.Tokens; t += 4)
+                {
+                    TIsa.I2SDot4(row, x.Q + (long)t * x.K, x.K, blocks, s);
+                    for (int j = 0; j < 4; j++)
+                        y[(long)(t + j) * yStride + n] = Finish(w, (s[j] - x.Totals[t + j]) * ws, x.Scale[t + j]);
+                }
+                for (; t < x.Tokens; t++)
                     y[(long)t * yStride + n] = Finish(w, (TIsa.I2SDot(row, x.Q + (long)t * x.K, blocks) - x.Totals[t]) * ws, x.Scale[t]);
             }
         }

@@ -169,6 +169,17 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnEightTokenRowDotThatMissesOneTokenFailsOnlyI2SBatchesBelowTheTiles()
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<MissEighthToken>>()]);
+        var i2s = Assert.Single(rows, r => r.Family == "ternary I2S");
+        Assert.False(i2s.Passes);
+        // Batches of 8..15 tokens take I2SDot8; below 8 there is no group of eight, from 16 the lane tiles take over.
+        Assert.Matches(@"tokens=(8|9|1[0-5]) ", i2s.FirstFailure);
+        Assert.All(rows.Where(r => r != i2s), r => Assert.True(r.Passes, r.Family));
+    }
+
+    [Fact]
     public void AnF16TileThatMissesOneTokenFailsOnlyBatchedHeadRows()
     {
         var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<MissOneHalfToken>>()]);
@@ -193,6 +204,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     {
         static abstract void Apply(int vectors, int* sums);
 
+        /// <summary>What the variant does to an eight-token I2_S row dot's sums.</summary>
+        static virtual void ApplyEight(int* sums) { }
+
         /// <summary>What the variant does to an F16 tile's accumulators after the scalar definition added to them.</summary>
         static virtual void ApplyHalf(float* acc) { }
 
@@ -209,6 +223,13 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     private struct MissOneToken : ITileFault
     {
         public static void Apply(int vectors, int* sums) => sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
+    }
+
+    /// <summary>The eighth token of every eight-token row dot loses one unit.</summary>
+    private struct MissEighthToken : ITileFault
+    {
+        public static void Apply(int vectors, int* sums) { }
+        public static void ApplyEight(int* sums) => sums[7] -= 1;
     }
 
     /// <summary>Every attention value tile leaves out the last position.</summary>
@@ -232,7 +253,21 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static bool IsSupported => true;
         public static bool TokenLaneTiles => true;
         public static bool HalfTiles => true;
+        public static bool HalfTiles8 => true;
+        public static bool I2SEightTokens => true;
         public static bool AttentionTiles => true;
+        public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
+        {
+            for (int t = 0; t < 8; t++) sums[t] = ScalarIsa.I2SDot(row, q + (long)t * k, blocks);
+            TFault.ApplyEight(sums);
+        }
+        public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
+            HalfWidening widening)
+        {
+            HalfTile2x4(a, b, x, x + xStride, x + 2 * xStride, x + 3 * xStride, j0, j1, acc, pa, pb, widening);
+            float* x4 = x + 4 * xStride;
+            HalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j0, j1, acc + 32, pa, pb, widening);
+        }
         public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
             AttentionKernel.ReferenceValueTile(weights, values, hd, n - TFault.DroppedValuePositions, output, outStride);
         public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
