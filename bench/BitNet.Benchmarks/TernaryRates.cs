@@ -30,11 +30,12 @@ public static unsafe class TernaryRates
             else if (args[i] == "--half-tiles")
             {
                 HalfTileRates();
+                Q8TileRates();
                 return 0;
             }
             else if (args[i] == "--batch-drivers")
             {
-                BatchDrivers();
+                BatchDrivers(args.Contains("--dram") ? 8 : 1);
                 return 0;
             }
             else if (args[i] == "--shape" && i + 1 < args.Length)
@@ -176,12 +177,13 @@ public static unsafe class TernaryRates
 
     /// <summary>
     /// `--batch-drivers`: I2_S batches of 4..15 tokens, one thread, the eight-token row kernel against the lane tiles
-    /// (and the four-token rows), alternated in one process, fastest of six rounds.
+    /// (and the four-token rows), alternated in one process, fastest of six rounds. `--dram`: eight times the rows (35 MB
+    /// per matrix), so the weights stream from memory as in the model.
     /// </summary>
-    private static void BatchDrivers()
+    private static void BatchDrivers(int rowsTimes)
     {
         if (!AvxVnniIsa.IsSupported) return;
-        foreach (var (k, n) in new[] { (2560, 6912), (6912, 2560) })
+        foreach (var (k, n) in new[] { (2560, 6912 * rowsTimes), (6912, 2560 * rowsTimes) })
             foreach (int tokens in new[] { 4, 8, 12 })
             {
                 var (matrix, act, weights) = Setup(KernelSet.Best, TernaryLayout.I2S, k, n, tokens);
@@ -242,6 +244,42 @@ public static unsafe class TernaryRates
             }
         for (int c = 0; c < tiles.Length; c++)
             Console.WriteLine($"F16 tile {tiles[c].Name,-12} 2 rows x 8 tokens x {k}: {2.0 * 8 * k * 20000 / best[c] / 1e9:F1} GMAC/s");
+    }
+
+    /// <summary>The Q8_0 head's row dots in L1 (one row of 2560 against 4 tokens): Q8Dot per token against Q8Dot4.</summary>
+    private static void Q8TileRates()
+    {
+        const int k = 2560, blocks = k / 32;
+        var rng = new Random(6);
+        using var w = new NativeBuffer<sbyte>(k);
+        using var x = new NativeBuffer<sbyte>(4 * k);
+        using var d = new NativeBuffer<float>(5 * blocks);
+        for (int i = 0; i < k; i++) w.Pointer[i] = (sbyte)rng.Next(-127, 128);
+        for (int i = 0; i < 4 * k; i++) x.Pointer[i] = (sbyte)rng.Next(-127, 128);
+        for (int i = 0; i < 5 * blocks; i++) d.Pointer[i] = (float)rng.NextDouble();
+        sbyte* wp = w.Pointer, xp = x.Pointer;
+        float* wd = d.Pointer, xd = d.Pointer + blocks;
+        float* y = stackalloc float[4];
+        nint yp = (nint)y;
+        (string Name, Action Run)[] dots =
+        [
+            ("Q8Dot x 4", () =>
+            {
+                for (int t = 0; t < 4; t++) ((float*)yp)[t] = AvxVnniIsa.Q8Dot(wp, wd, xp + t * k, xd + t * blocks, blocks);
+            }),
+            ("Q8Dot4", () => AvxVnniIsa.Q8Dot4(wp, wd, xp, xp + k, xp + 2 * k, xp + 3 * k, xd, xd + blocks, xd + 2 * blocks, xd + 3 * blocks, blocks, (float*)yp)),
+        ];
+        var best = new double[dots.Length];
+        Array.Fill(best, double.MaxValue);
+        for (int round = 0; round < 8; round++)
+            for (int c = 0; c < dots.Length; c++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < 20000; r++) dots[c].Run();
+                if (round > 0) best[c] = Math.Min(best[c], sw.Elapsed.TotalSeconds);
+            }
+        for (int c = 0; c < dots.Length; c++)
+            Console.WriteLine($"Q8_0 {dots[c].Name,-12} 1 row x 4 tokens x {k}: {4.0 * k * 20000 / best[c] / 1e9:F1} GMAC/s");
     }
 
     private static (TernaryMatrix, QuantizedActivations, NativeBuffer<byte>) Setup(KernelSet kernels, TernaryLayout layout, int k, int n, int tokens)

@@ -255,9 +255,10 @@ public static unsafe class KernelSelfTest
     private static Row Q8Rows(KernelSet v)
     {
         var tally = new Tally(v.Name, "Q8_0 rows");
-        foreach (int k in new[] { 32, 256, 2560 })
+        // K = 32: only a plain tail block; 2592: ten interleaved groups and a tail; 2 .. 9 tokens: the four-token driver's groups and tails.
+        foreach (int k in new[] { 32, 256, 2592 })
         {
-            foreach (int tokens in new[] { 1, 3, 5 })
+            foreach (int tokens in new[] { 1, 2, 3, 5, 8, 9 })
             {
                 foreach (bool extreme in new[] { false, true })
                 {
@@ -279,7 +280,11 @@ public static unsafe class KernelSelfTest
                         Q8RowMatrix.Quantize(row, xq.AsSpan(t * k, k), xd.AsSpan(t * blocks, blocks));
                     }
                     var y = new float[tokens * n];
-                    fixed (sbyte* wp = w) fixed (float* wdp = wd) fixed (sbyte* xp = xq) fixed (float* xdp = xd) fixed (float* yp = y)
+                    // The kernels take the block-interleaved order; the exact sums below use the plain one.
+                    var wi = new sbyte[n * k]; var xi = new sbyte[tokens * k];
+                    for (int r = 0; r < n; r++) Q8RowMatrix.Interleave(w.AsSpan(r * k, k), wi.AsSpan(r * k, k));
+                    for (int t = 0; t < tokens; t++) Q8RowMatrix.Interleave(xq.AsSpan(t * k, k), xi.AsSpan(t * k, k));
+                    fixed (sbyte* wp = wi) fixed (float* wdp = wd) fixed (sbyte* xp = xi) fixed (float* xdp = xd) fixed (float* yp = y)
                         v.Q8Rows(wp, wdp, k, xp, xdp, tokens, yp, n, 0, n);
                     double worst = 0;
                     for (int t = 0; t < tokens; t++)

@@ -131,11 +131,27 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
 
     // ---------------------------------------------------------------- Q8_0 rows
 
+    /// <summary>Block-interleaved codes (<see cref="Q8RowMatrix"/>): sdot leaves blocks 0..3 (low halves) and 4..7 (high) in lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
     {
         var acc = Vector128<float>.Zero;
-        for (int b = 0; b < blocks; b++)
+        int groups = blocks / Q8RowMatrix.Group;
+        for (int g = 0; g < groups; g++)
+        {
+            sbyte* wg = w + g * 256, xg = xq + g * 256;
+            Vector128<int> lo = default, hi = default;
+            for (int e = 0; e < 256; e += 32)
+            {
+                lo = Dp.DotProduct(lo, AdvSimd.LoadVector128(wg + e), AdvSimd.LoadVector128(xg + e));
+                hi = Dp.DotProduct(hi, AdvSimd.LoadVector128(wg + e + 16), AdvSimd.LoadVector128(xg + e + 16));
+            }
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(lo),
+                AdvSimd.Multiply(AdvSimd.LoadVector128(wd + g * 8), AdvSimd.LoadVector128(xd + g * 8)));
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(hi),
+                AdvSimd.Multiply(AdvSimd.LoadVector128(wd + g * 8 + 4), AdvSimd.LoadVector128(xd + g * 8 + 4)));
+        }
+        for (int b = groups * Q8RowMatrix.Group; b < blocks; b++)
         {
             var isum = Dp.DotProduct(Vector128<int>.Zero, AdvSimd.LoadVector128(w + b * 32), AdvSimd.LoadVector128(xq + b * 32));
             isum = Dp.DotProduct(isum, AdvSimd.LoadVector128(w + b * 32 + 16), AdvSimd.LoadVector128(xq + b * 32 + 16));

@@ -335,11 +335,40 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
 
     // ---------------------------------------------------------------- Q8_0 rows
 
+    /// <summary>
+    /// Block-interleaved codes (<see cref="Q8RowMatrix"/>): per group, the low 16 bytes of each 32-byte load belong to
+    /// blocks 0..3 and the high 16 to blocks 4..7. smull + sadalp leave pairs of lanes per block ([b0, b0, b1, b1]), so
+    /// one pairwise add per group gives a lane per block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
     {
         var acc = Vector128<float>.Zero;
-        for (int b = 0; b < blocks; b++)
+        int groups = blocks / Q8RowMatrix.Group;
+        for (int g = 0; g < groups; g++)
+        {
+            sbyte* wg = w + g * 256, xg = xq + g * 256;
+            Vector128<int> s01 = default, s23 = default, s45 = default, s67 = default;
+            for (int e = 0; e < 256; e += 32)
+            {
+                var w0 = AdvSimd.LoadVector128(wg + e);
+                var w1 = AdvSimd.LoadVector128(wg + e + 16);
+                var x0 = AdvSimd.LoadVector128(xg + e);
+                var x1 = AdvSimd.LoadVector128(xg + e + 16);
+                // |w|, |x| <= 127: a product fits int16, and sadalp widens each pair into int32.
+                s01 = AdvSimd.AddPairwiseWideningAndAdd(s01, AdvSimd.MultiplyWideningLower(w0.GetLower(), x0.GetLower()));
+                s23 = AdvSimd.AddPairwiseWideningAndAdd(s23, AdvSimd.MultiplyWideningUpper(w0, x0));
+                s45 = AdvSimd.AddPairwiseWideningAndAdd(s45, AdvSimd.MultiplyWideningLower(w1.GetLower(), x1.GetLower()));
+                s67 = AdvSimd.AddPairwiseWideningAndAdd(s67, AdvSimd.MultiplyWideningUpper(w1, x1));
+            }
+            var lo = AdvSimd.Arm64.AddPairwise(s01, s23);   // blocks 0..3
+            var hi = AdvSimd.Arm64.AddPairwise(s45, s67);   // blocks 4..7
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(lo),
+                AdvSimd.Multiply(AdvSimd.LoadVector128(wd + g * 8), AdvSimd.LoadVector128(xd + g * 8)));
+            acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(hi),
+                AdvSimd.Multiply(AdvSimd.LoadVector128(wd + g * 8 + 4), AdvSimd.LoadVector128(xd + g * 8 + 4)));
+        }
+        for (int b = groups * Q8RowMatrix.Group; b < blocks; b++)
         {
             var w0 = AdvSimd.LoadVector128(w + b * 32);
             var w1 = AdvSimd.LoadVector128(w + b * 32 + 16);

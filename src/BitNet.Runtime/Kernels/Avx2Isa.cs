@@ -339,48 +339,6 @@ internal unsafe partial struct Avx2Isa : IKernelIsa
         y[4] = Vector256.Sum(a4); y[5] = Vector256.Sum(a5); y[6] = Vector256.Sum(a6); y[7] = Vector256.Sum(a7);
     }
 
-    // ---------------------------------------------------------------- Q8_0 rows
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Q8Dot<MaddubsBlock>(w, wd, xq, xd, blocks);
-
-    /// <summary>One 32-block's integer dot as 8 float lanes, lane j holding bytes 4j..4j+3 (every instruction set agrees on that).</summary>
-    internal interface IQ8Block { static abstract Vector256<float> Dot(sbyte* w, sbyte* xq); }
-
-    private struct MaddubsBlock : IQ8Block
-    {
-        public static Vector256<float> Dot(sbyte* w, sbyte* xq) => Q8Block(w, xq);
-    }
-
-    /// <summary>The Q8_0 row loop, shared with <see cref="AvxVnniIsa"/> so both variants scale and sum in one order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Q8Dot<TB>(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) where TB : struct, IQ8Block
-    {
-        // Two accumulators (even and odd blocks) halve the FMA latency chain.
-        Vector256<float> even = default, odd = default;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2)
-        {
-            Sse.Prefetch0(w + b * 32 + Streaming.PrefetchBytes);
-            even = Fma.MultiplyAdd(TB.Dot(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
-            odd = Fma.MultiplyAdd(TB.Dot(w + b * 32 + 32, xq + b * 32 + 32), Vector256.Create(wd[b + 1] * xd[b + 1]), odd);
-        }
-        if (b < blocks) even = Fma.MultiplyAdd(TB.Dot(w + b * 32, xq + b * 32), Vector256.Create(wd[b] * xd[b]), even);
-        return Vector256.Sum(Avx.Add(even, odd));
-    }
-
-    /// <summary>One 32-block's integer dot as 8 float lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8Block(sbyte* w, sbyte* xq)
-    {
-        var wv = Avx.LoadVector256(w);
-        var xv = Avx.LoadVector256(xq);
-        // Signed x signed through maddubs: |w| (unsigned) times x with w's sign; pairs stay within int16
-        // (|w|, |x| <= 127: 2 * 127 * 127 = 32258).
-        var prod = Avx2.MultiplyAddAdjacent(Avx2.Abs(wv), Avx2.Sign(xv, wv));
-        return Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(prod, Vector256.Create((short)1)));
-    }
-
     // ---------------------------------------------------------------- activations, attention
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

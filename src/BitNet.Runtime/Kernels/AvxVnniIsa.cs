@@ -299,20 +299,19 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     // ---------------------------------------------------------------- Q8_0 rows
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Avx2Isa.Q8Dot<DpbusdBlock>(w, wd, xq, xd, blocks);
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Avx2Isa.Q8Dot<DpbusdQ8>(w, wd, xq, xd, blocks);
 
-    private struct DpbusdBlock : Avx2Isa.IQ8Block
-    {
-        public static Vector256<float> Dot(sbyte* w, sbyte* xq) => Q8Block(w, xq);
-    }
+    public static bool Q8Tiles => true;
 
-    /// <summary>One 32-block's integer dot as 8 float lanes (lane j: bytes 4j..4j+3): signed x signed as |w| x sign(x, w).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8Block(sbyte* w, sbyte* xq)
+    public static void Q8Dot4(sbyte* w, float* wd, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, float* d0, float* d1, float* d2, float* d3,
+        int blocks, float* y) => Avx2Isa.Q8Dot4<DpbusdQ8>(w, wd, x0, x1, x2, x3, d0, d1, d2, d3, blocks, y);
+
+    /// <summary>One <c>vpdpbusd</c>: |w| (unsigned) times x with w's sign, four bytes per int32 lane.</summary>
+    private struct DpbusdQ8 : Avx2Isa.IQ8Dot
     {
-        var wv = Avx.LoadVector256(w);
-        var xv = Avx.LoadVector256(xq);
-        return Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(wv), Avx2.Sign(xv, wv)));
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> absW, Vector256<sbyte> signedX) =>
+            AvxVnni.MultiplyWideningAndAdd(acc, absW, signedX);
     }
 
     // ---------------------------------------------------------------- float work: the AVX2 code

@@ -120,8 +120,24 @@ internal unsafe interface IKernelIsa
         RowKernels.ReferenceHalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j0, j1, acc + 32, widening);
     }
 
-    /// <summary>Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b].</summary>
+    /// <summary>
+    /// Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b], codes and activations in the
+    /// block-interleaved order of <see cref="Q8RowMatrix"/>.
+    /// </summary>
     static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);
+
+    /// <summary>Whether batches of Q8_0 head rows take <see cref="Q8Dot4"/> (each code vector loaded once for four tokens).</summary>
+    static virtual bool Q8Tiles => false;
+
+    /// <summary>y[t] = Q8Dot(w, wd, x_t, d_t, blocks) for four tokens (they may repeat).</summary>
+    static virtual void Q8Dot4(sbyte* w, float* wd, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, float* d0, float* d1, float* d2, float* d3,
+        int blocks, float* y)
+    {
+        y[0] = ScalarIsa.Q8Dot(w, wd, x0, d0, blocks);
+        y[1] = ScalarIsa.Q8Dot(w, wd, x1, d1, blocks);
+        y[2] = ScalarIsa.Q8Dot(w, wd, x2, d2, blocks);
+        y[3] = ScalarIsa.Q8Dot(w, wd, x3, d3, blocks);
+    }
 
     /// <summary>q[i] = clamp(round_half_even(x[i] * s), -128, 127) for i &lt; k.</summary>
     static abstract void QuantizeRow(float* x, sbyte* q, int k, float s);

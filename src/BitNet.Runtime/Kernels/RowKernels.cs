@@ -135,11 +135,24 @@ internal static unsafe class RowKernels
         where TIsa : struct, IKernelIsa
     {
         int blocks = k / Q8RowMatrix.Block;
+        float* four = stackalloc float[4];
         for (int r = r0; r < r1; r++)
         {
             sbyte* w = codes + (long)r * k;
             float* wd = scales + (long)r * blocks;
-            for (int t = 0; t < tokens; t++)
+            int t = 0;
+            if (TIsa.Q8Tiles && tokens >= 2)
+                for (; t + 2 <= tokens; t += 4)
+                {
+                    // A last group of 2 or 3 repeats its last token: cheaper than streaming the row again per token.
+                    int last = Math.Min(4, tokens - t) - 1;
+                    sbyte* x = xq + (long)t * k;
+                    float* d = xd + (long)t * blocks;
+                    TIsa.Q8Dot4(w, wd, x, x + Math.Min(1, last) * k, x + Math.Min(2, last) * k, x + (long)last * k,
+                        d, d + Math.Min(1, last) * blocks, d + Math.Min(2, last) * blocks, d + last * blocks, blocks, four);
+                    for (int i = 0; i <= last; i++) y[(long)(t + i) * yStride + r] = four[i];
+                }
+            for (; t < tokens; t++)
                 y[(long)t * yStride + r] = TIsa.Q8Dot(w, wd, xq + (long)t * k, xd + (long)t * blocks, blocks);
         }
     }

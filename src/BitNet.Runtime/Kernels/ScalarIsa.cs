@@ -83,13 +83,25 @@ internal unsafe struct ScalarIsa : IKernelIsa
         for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, widening);
     }
 
+    /// <summary>Block-interleaved codes (<see cref="Q8RowMatrix"/>): block j of a group is bytes g * 32 + j * 4 + i.</summary>
     public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
     {
         float sum = 0;
+        int grouped = blocks / Q8RowMatrix.Group * Q8RowMatrix.Group;
         for (int b = 0; b < blocks; b++)
         {
             int isum = 0;
-            for (int i = 0; i < Q8RowMatrix.Block; i++) isum += w[b * Q8RowMatrix.Block + i] * xq[b * Q8RowMatrix.Block + i];
+            if (b < grouped)
+            {
+                long start = (long)(b - b % Q8RowMatrix.Group) * Q8RowMatrix.Block;
+                int j = b % Q8RowMatrix.Group;
+                for (int g = 0; g < 8; g++)
+                    for (int i = 0; i < 4; i++) isum += w[start + g * 32 + j * 4 + i] * xq[start + g * 32 + j * 4 + i];
+            }
+            else
+            {
+                for (int i = 0; i < Q8RowMatrix.Block; i++) isum += w[b * Q8RowMatrix.Block + i] * xq[b * Q8RowMatrix.Block + i];
+            }
             sum += isum * (wd[b] * xd[b]);
         }
         return sum;
