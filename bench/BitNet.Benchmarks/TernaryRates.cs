@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Quantization;
@@ -226,12 +227,12 @@ public static unsafe class TernaryRates
         float* xp = x.Pointer, ap = acc.Pointer;
         (string Name, Action Run)[] tiles =
         [
-            ("2 x 4 twice", () =>
+            ("2 x 4 twice", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
             {
                 Avx512HalfTiles.Tile2x4(a, b, xp, xp + k, xp + 2 * k, xp + 3 * k, 0, k, ap, a, b, HalfWidening.Rebias);
                 Avx512HalfTiles.Tile2x4(a, b, xp + 4 * k, xp + 5 * k, xp + 6 * k, xp + 7 * k, 0, k, ap + 32, a, b, HalfWidening.Rebias);
             }),
-            ("2 x 8", () => Avx512HalfTiles.Tile2x8(a, b, xp, k, 0, k, ap, a, b, HalfWidening.Rebias)),
+            ("2 x 8", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Avx512HalfTiles.Tile2x8(a, b, xp, k, 0, k, ap, a, b, HalfWidening.Rebias)),
         ];
         var best = new double[tiles.Length];
         Array.Fill(best, double.MaxValue);
@@ -254,20 +255,22 @@ public static unsafe class TernaryRates
         using var w = new NativeBuffer<sbyte>(k);
         using var x = new NativeBuffer<sbyte>(4 * k);
         using var d = new NativeBuffer<float>(5 * blocks);
+        using var sums = new NativeBuffer<int>(4 * blocks);
         for (int i = 0; i < k; i++) w.Pointer[i] = (sbyte)rng.Next(-127, 128);
         for (int i = 0; i < 4 * k; i++) x.Pointer[i] = (sbyte)rng.Next(-127, 128);
         for (int i = 0; i < 5 * blocks; i++) d.Pointer[i] = (float)rng.NextDouble();
         sbyte* wp = w.Pointer, xp = x.Pointer;
         float* wd = d.Pointer, xd = d.Pointer + blocks;
+        int* xs = sums.Pointer;
         float* y = stackalloc float[4];
         nint yp = (nint)y;
         (string Name, Action Run)[] dots =
         [
-            ("Q8Dot x 4", () =>
+            ("Q8Dot x 4", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
             {
-                for (int t = 0; t < 4; t++) ((float*)yp)[t] = AvxVnniIsa.Q8Dot(wp, wd, xp + t * k, xd + t * blocks, blocks);
+                for (int t = 0; t < 4; t++) ((float*)yp)[t] = AvxVnniIsa.Q8Dot(wp, wd, xp + t * k, xd + t * blocks, xs + t * blocks, blocks);
             }),
-            ("Q8Dot4", () => AvxVnniIsa.Q8Dot4(wp, wd, xp, xp + k, xp + 2 * k, xp + 3 * k, xd, xd + blocks, xd + 2 * blocks, xd + 3 * blocks, blocks, (float*)yp)),
+            ("Q8Dot4", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () => AvxVnniIsa.Q8Dot4(wp, wd, xp, xd, xs, k, 3, (float*)yp)),
         ];
         var best = new double[dots.Length];
         Array.Fill(best, double.MaxValue);

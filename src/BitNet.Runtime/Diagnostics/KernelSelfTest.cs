@@ -270,7 +270,7 @@ public static unsafe class KernelSelfTest
                     var row = new float[k];
                     for (int r = 0; r < n; r++)
                     {
-                        // Extreme: every weight +127 against every activation -127, the int16 worst case.
+                        // Extreme: every weight +127 against every activation -127, the int16 worst case (and biased codes' largest).
                         for (int i = 0; i < k; i++) row[i] = extreme ? 1f : (float)(rng.NextDouble() * 2 - 1);
                         Q8RowMatrix.Quantize(row, w.AsSpan(r * k, k), wd.AsSpan(r * blocks, blocks));
                     }
@@ -280,12 +280,16 @@ public static unsafe class KernelSelfTest
                         Q8RowMatrix.Quantize(row, xq.AsSpan(t * k, k), xd.AsSpan(t * blocks, blocks));
                     }
                     var y = new float[tokens * n];
-                    // The kernels take the block-interleaved order; the exact sums below use the plain one.
-                    var wi = new sbyte[n * k]; var xi = new sbyte[tokens * k];
-                    for (int r = 0; r < n; r++) Q8RowMatrix.Interleave(w.AsSpan(r * k, k), wi.AsSpan(r * k, k));
-                    for (int t = 0; t < tokens; t++) Q8RowMatrix.Interleave(xq.AsSpan(t * k, k), xi.AsSpan(t * k, k));
-                    fixed (sbyte* wp = wi) fixed (float* wdp = wd) fixed (sbyte* xp = xi) fixed (float* xdp = xd) fixed (float* yp = y)
-                        v.Q8Rows(wp, wdp, k, xp, xdp, tokens, yp, n, 0, n);
+                    // The kernels take Q8RowMatrix's stored order (interleaved, biased); the exact sums below use the plain one.
+                    var wi = new sbyte[n * k]; var xi = new sbyte[tokens * k]; var xs = new int[tokens * blocks];
+                    for (int r = 0; r < n; r++) Q8RowMatrix.EncodeCodes(w.AsSpan(r * k, k), wi.AsSpan(r * k, k));
+                    for (int t = 0; t < tokens; t++)
+                    {
+                        Q8RowMatrix.Interleave(xq.AsSpan(t * k, k), xi.AsSpan(t * k, k));
+                        Q8RowMatrix.BiasSums(xq.AsSpan(t * k, k), xs.AsSpan(t * blocks, blocks));
+                    }
+                    fixed (sbyte* wp = wi) fixed (float* wdp = wd) fixed (sbyte* xp = xi) fixed (float* xdp = xd) fixed (int* xsp = xs) fixed (float* yp = y)
+                        v.Q8Rows(wp, wdp, k, xp, xdp, xsp, tokens, yp, n, 0, n);
                     double worst = 0;
                     for (int t = 0; t < tokens; t++)
                         for (int r = 0; r < n; r++)

@@ -131,9 +131,9 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
 
     // ---------------------------------------------------------------- Q8_0 rows
 
-    /// <summary>Block-interleaved codes (<see cref="Q8RowMatrix"/>): sdot leaves blocks 0..3 (low halves) and 4..7 (high) in lanes.</summary>
+    /// <summary>Block-interleaved codes (<see cref="Q8RowMatrix"/>, the bias flipped back on load): sdot leaves blocks 0..3 (low halves) and 4..7 (high) in lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks)
     {
         var acc = Vector128<float>.Zero;
         int groups = blocks / Q8RowMatrix.Group;
@@ -143,8 +143,8 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
             Vector128<int> lo = default, hi = default;
             for (int e = 0; e < 256; e += 32)
             {
-                lo = Dp.DotProduct(lo, AdvSimd.LoadVector128(wg + e), AdvSimd.LoadVector128(xg + e));
-                hi = Dp.DotProduct(hi, AdvSimd.LoadVector128(wg + e + 16), AdvSimd.LoadVector128(xg + e + 16));
+                lo = Dp.DotProduct(lo, AdvSimdIsa.Weights(wg + e), AdvSimd.LoadVector128(xg + e));
+                hi = Dp.DotProduct(hi, AdvSimdIsa.Weights(wg + e + 16), AdvSimd.LoadVector128(xg + e + 16));
             }
             acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(lo),
                 AdvSimd.Multiply(AdvSimd.LoadVector128(wd + g * 8), AdvSimd.LoadVector128(xd + g * 8)));
@@ -153,8 +153,8 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
         }
         for (int b = groups * Q8RowMatrix.Group; b < blocks; b++)
         {
-            var isum = Dp.DotProduct(Vector128<int>.Zero, AdvSimd.LoadVector128(w + b * 32), AdvSimd.LoadVector128(xq + b * 32));
-            isum = Dp.DotProduct(isum, AdvSimd.LoadVector128(w + b * 32 + 16), AdvSimd.LoadVector128(xq + b * 32 + 16));
+            var isum = Dp.DotProduct(Vector128<int>.Zero, AdvSimdIsa.Weights(w + b * 32), AdvSimd.LoadVector128(xq + b * 32));
+            isum = Dp.DotProduct(isum, AdvSimdIsa.Weights(w + b * 32 + 16), AdvSimd.LoadVector128(xq + b * 32 + 16));
             acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(isum), Vector128.Create(wd[b] * xd[b]));
         }
         return Vector128.Sum(acc);

@@ -335,13 +335,17 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
 
     // ---------------------------------------------------------------- Q8_0 rows
 
+    /// <summary>16 stored Q8_0 head codes back to signed weights (<see cref="Q8RowMatrix"/> biases them by 128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> Weights(sbyte* stored) => AdvSimd.Xor(AdvSimd.LoadVector128(stored), Vector128.Create(unchecked((sbyte)0x80)));
+
     /// <summary>
-    /// Block-interleaved codes (<see cref="Q8RowMatrix"/>): per group, the low 16 bytes of each 32-byte load belong to
+    /// Block-interleaved codes (<see cref="Q8RowMatrix"/>, the bias flipped back on load): per group, the low 16 bytes of each 32-byte load belong to
     /// blocks 0..3 and the high 16 to blocks 4..7. smull + sadalp leave pairs of lanes per block ([b0, b0, b1, b1]), so
     /// one pairwise add per group gives a lane per block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks)
     {
         var acc = Vector128<float>.Zero;
         int groups = blocks / Q8RowMatrix.Group;
@@ -351,8 +355,8 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
             Vector128<int> s01 = default, s23 = default, s45 = default, s67 = default;
             for (int e = 0; e < 256; e += 32)
             {
-                var w0 = AdvSimd.LoadVector128(wg + e);
-                var w1 = AdvSimd.LoadVector128(wg + e + 16);
+                var w0 = Weights(wg + e);
+                var w1 = Weights(wg + e + 16);
                 var x0 = AdvSimd.LoadVector128(xg + e);
                 var x1 = AdvSimd.LoadVector128(xg + e + 16);
                 // |w|, |x| <= 127: a product fits int16, and sadalp widens each pair into int32.
@@ -370,8 +374,8 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
         }
         for (int b = groups * Q8RowMatrix.Group; b < blocks; b++)
         {
-            var w0 = AdvSimd.LoadVector128(w + b * 32);
-            var w1 = AdvSimd.LoadVector128(w + b * 32 + 16);
+            var w0 = Weights(w + b * 32);
+            var w1 = Weights(w + b * 32 + 16);
             var x0 = AdvSimd.LoadVector128(xq + b * 32);
             var x1 = AdvSimd.LoadVector128(xq + b * 32 + 16);
             // Two products per int16 lane: |w|, |x| <= 127, so 2 * 16129 = 32258 fits.

@@ -299,19 +299,29 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     // ---------------------------------------------------------------- Q8_0 rows
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => Avx2Isa.Q8Dot<DpbusdQ8>(w, wd, xq, xd, blocks);
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => Avx2Isa.Q8Dot<DpbusdQ8>(w, wd, xq, xd, xs, blocks);
 
     public static bool Q8Tiles => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Q8Dot4(sbyte* w, float* wd, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, float* d0, float* d1, float* d2, float* d3,
-        int blocks, float* y) => Avx2Isa.Q8Dot4<DpbusdQ8>(w, wd, x0, x1, x2, x3, d0, d1, d2, d3, blocks, y);
+    public static void Q8Dot4(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int k, int last, float* y) =>
+        Avx2Isa.Q8Dot4<DpbusdQ8>(w, wd, xq, xd, xs, k, last, y);
 
-    /// <summary>One <c>vpdpbusd</c>: |w| (unsigned) times x with w's sign, four bytes per int32 lane.</summary>
-    private struct DpbusdQ8 : Avx2Isa.IQ8Dot
+    /// <summary>
+    /// One <c>vpdpbusd</c> of the biased codes (w + 128, unsigned) with the signed activations: nothing to prepare per
+    /// code vector and one instruction per token. Lane bound: 8 steps * 4 * 255 * 128 &lt; 2^21. The group's bias,
+    /// 128 * sum(x) per block, comes off once.
+    /// </summary>
+    private struct DpbusdQ8 : Avx2Isa.IQ8Step
     {
-        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> absW, Vector256<sbyte> signedX) =>
-            AvxVnni.MultiplyWideningAndAdd(acc, absW, signedX);
+        public static Vector256<byte> Multiplier(Vector256<sbyte> stored) => stored.AsByte();
+
+        public static Vector256<sbyte> Signs(Vector256<sbyte> stored) => default;
+
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> multiplier, Vector256<sbyte> signs, Vector256<sbyte> x) =>
+            AvxVnni.MultiplyWideningAndAdd(acc, multiplier, x);
+
+        public static Vector256<int> Unbias(Vector256<int> dots, int* xs) => Avx2.Subtract(dots, Avx.LoadVector256(xs));
     }
 
     // ---------------------------------------------------------------- float work: the AVX2 code

@@ -121,22 +121,27 @@ internal unsafe interface IKernelIsa
     }
 
     /// <summary>
-    /// Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b], codes and activations in the
-    /// block-interleaved order of <see cref="Q8RowMatrix"/>.
+    /// Q8_0 row dot: sum over 32-blocks of (int dot of w and xq) * wd[b] * xd[b], codes stored as <see cref="Q8RowMatrix"/>
+    /// stores them (block-interleaved, biased by 128) and activations interleaved the same way; xs[b] = 128 * sum of
+    /// block b's activations, for kernels that multiply the biased codes directly.
     /// </summary>
-    static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks);
+    static abstract float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks);
 
     /// <summary>Whether batches of Q8_0 head rows take <see cref="Q8Dot4"/> (each code vector loaded once for four tokens).</summary>
     static virtual bool Q8Tiles => false;
 
-    /// <summary>y[t] = Q8Dot(w, wd, x_t, d_t, blocks) for four tokens (they may repeat).</summary>
-    static virtual void Q8Dot4(sbyte* w, float* wd, sbyte* x0, sbyte* x1, sbyte* x2, sbyte* x3, float* d0, float* d1, float* d2, float* d3,
-        int blocks, float* y)
+    /// <summary>
+    /// y[i] = Q8Dot for tokens i = 0..3 of the batch at xq (stride k), xd and xs (stride k / 32); tokens past
+    /// <paramref name="last"/> repeat token <paramref name="last"/>.
+    /// </summary>
+    static virtual void Q8Dot4(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int k, int last, float* y)
     {
-        y[0] = ScalarIsa.Q8Dot(w, wd, x0, d0, blocks);
-        y[1] = ScalarIsa.Q8Dot(w, wd, x1, d1, blocks);
-        y[2] = ScalarIsa.Q8Dot(w, wd, x2, d2, blocks);
-        y[3] = ScalarIsa.Q8Dot(w, wd, x3, d3, blocks);
+        int blocks = k / Q8RowMatrix.Block;
+        for (int i = 0; i < 4; i++)
+        {
+            int t = Math.Min(i, last);
+            y[i] = ScalarIsa.Q8Dot(w, wd, xq + (long)t * k, xd + (long)t * blocks, xs + (long)t * blocks, blocks);
+        }
     }
 
     /// <summary>q[i] = clamp(round_half_even(x[i] * s), -128, 127) for i &lt; k.</summary>

@@ -37,8 +37,11 @@ public abstract unsafe class KernelSet
     public abstract void HalfRows(ushort* rows, int k, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1,
         bool finite = false, HalfExceptions? exceptions = null);
 
-    /// <summary>y[t * yStride + r] = Q8_0 row r . quantized x[t], rows [r0, r1); codes [N, k], scales [N, k/32].</summary>
-    public abstract void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1);
+    /// <summary>
+    /// y[t * yStride + r] = Q8_0 row r . quantized x[t], rows [r0, r1); codes [N, k] as <see cref="Q8RowMatrix"/> stores
+    /// them, scales [N, k/32]; activations interleaved the same way, with their scales xd and bias sums xs [tokens, k/32].
+    /// </summary>
+    public abstract void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int* xs, int tokens, float* y, int yStride, int r0, int r1);
 
     /// <summary>Per-token absmax int8 quantization of one row; returns the dequantization scale m/127.</summary>
     public abstract float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q);
@@ -120,8 +123,8 @@ public abstract unsafe class KernelSet
             RowKernels.Half<TIsa>(rows, k, x, tokens, xStride, y, yStride, r0, r1, finite, exceptions);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public override void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1) =>
-            RowKernels.Q8<TIsa>(codes, scales, k, xq, xd, tokens, y, yStride, r0, r1);
+        public override void Q8Rows(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int* xs, int tokens, float* y, int yStride, int r0, int r1) =>
+            RowKernels.Q8<TIsa>(codes, scales, k, xq, xd, xs, tokens, y, yStride, r0, r1);
 
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
 

@@ -14,6 +14,11 @@ namespace BitNet.Runtime.Kernels;
 /// whole dot in lane j: one conversion and one multiply-add by the eight blocks' scales per 256 values, instead of one
 /// per block. Blocks past the last whole group stay in plain order.
 /// </para>
+/// <para>
+/// Stored codes are biased: <c>w ^ 0x80</c>, i.e. w + 128 as an unsigned byte, which <c>vpdpbusd</c> multiplies by the
+/// signed activations directly; the kernels subtract <c>128 * sum(x)</c> per block (<see cref="BiasSums"/>, computed
+/// with the activations), and instruction sets without an unsigned-by-signed dot flip the bit back.
+/// </para>
 /// </summary>
 public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
 {
@@ -28,6 +33,7 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
     [ThreadStatic] private static sbyte[]? t_plain;
     [ThreadStatic] private static sbyte[]? t_xq;
     [ThreadStatic] private static float[]? t_xd;
+    [ThreadStatic] private static int[]? t_xs;
 
     /// <summary>Requantizes every row of <paramref name="source"/> (decoded through its own reference decoder).</summary>
     public Q8RowMatrix(FloatMatrix source)
@@ -44,7 +50,7 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
         {
             source.DecodeRow(r, row);
             Quantize(row, plain, new Span<float>(_scales.Pointer + (long)r * (K / Block), K / Block));
-            Interleave(plain, new Span<sbyte>(_codes.Pointer + (long)r * K, K));
+            EncodeCodes(plain, new Span<sbyte>(_codes.Pointer + (long)r * K, K));
         }
     }
 
@@ -80,6 +86,24 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
         plain[grouped..].CopyTo(interleaved[grouped..]);
     }
 
+    /// <summary>One row's codes as stored: block-interleaved and biased (<c>w ^ 0x80</c>).</summary>
+    public static void EncodeCodes(ReadOnlySpan<sbyte> plain, Span<sbyte> stored)
+    {
+        Interleave(plain, stored);
+        foreach (ref sbyte c in stored) c ^= unchecked((sbyte)0x80);
+    }
+
+    /// <summary>128 times the sum of each block of one token's codes: what the biased weights add to each block's dot.</summary>
+    public static void BiasSums(ReadOnlySpan<sbyte> q, Span<int> sums)
+    {
+        for (int b = 0; b < sums.Length; b++)
+        {
+            int s = 0;
+            foreach (sbyte v in q.Slice(b * Block, Block)) s += v;
+            sums[b] = 128 * s;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMul(KernelSet kernels, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
@@ -87,15 +111,18 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
         if (t_xq is null || t_xq.Length < tokens * K) t_xq = new sbyte[tokens * K];
         if (t_plain is null || t_plain.Length < K) t_plain = new sbyte[K];
         if (t_xd is null || t_xd.Length < tokens * blocks) t_xd = new float[tokens * blocks];
+        if (t_xs is null || t_xs.Length < tokens * blocks) t_xs = new int[tokens * blocks];
         fixed (sbyte* xq = t_xq)
         fixed (float* xd = t_xd)
+        fixed (int* xs = t_xs)
         {
             for (int t = 0; t < tokens; t++)
             {
                 Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, K), t_plain, new Span<float>(xd + t * blocks, blocks));
                 Interleave(t_plain.AsSpan(0, K), new Span<sbyte>(xq + t * K, K));
+                BiasSums(t_plain.AsSpan(0, K), new Span<int>(xs + t * blocks, blocks));
             }
-            kernels.Q8Rows(_codes.Pointer, _scales.Pointer, K, xq, xd, tokens, y, yStride, r0, r1);
+            kernels.Q8Rows(_codes.Pointer, _scales.Pointer, K, xq, xd, xs, tokens, y, yStride, r0, r1);
         }
     }
 

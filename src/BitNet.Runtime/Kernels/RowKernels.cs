@@ -131,7 +131,7 @@ internal static unsafe class RowKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Q8<TIsa>(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int tokens, float* y, int yStride, int r0, int r1)
+    public static void Q8<TIsa>(sbyte* codes, float* scales, int k, sbyte* xq, float* xd, int* xs, int tokens, float* y, int yStride, int r0, int r1)
         where TIsa : struct, IKernelIsa
     {
         int blocks = k / Q8RowMatrix.Block;
@@ -146,14 +146,11 @@ internal static unsafe class RowKernels
                 {
                     // A last group of 2 or 3 repeats its last token: cheaper than streaming the row again per token.
                     int last = Math.Min(4, tokens - t) - 1;
-                    sbyte* x = xq + (long)t * k;
-                    float* d = xd + (long)t * blocks;
-                    TIsa.Q8Dot4(w, wd, x, x + Math.Min(1, last) * k, x + Math.Min(2, last) * k, x + (long)last * k,
-                        d, d + Math.Min(1, last) * blocks, d + Math.Min(2, last) * blocks, d + last * blocks, blocks, four);
+                    TIsa.Q8Dot4(w, wd, xq + (long)t * k, xd + (long)t * blocks, xs + (long)t * blocks, k, last, four);
                     for (int i = 0; i <= last; i++) y[(long)(t + i) * yStride + r] = four[i];
                 }
             for (; t < tokens; t++)
-                y[(long)t * yStride + r] = TIsa.Q8Dot(w, wd, xq + (long)t * k, xd + (long)t * blocks, blocks);
+                y[(long)t * yStride + r] = TIsa.Q8Dot(w, wd, xq + (long)t * k, xd + (long)t * blocks, xs + (long)t * blocks, blocks);
         }
     }
 }

@@ -83,8 +83,11 @@ internal unsafe struct ScalarIsa : IKernelIsa
         for (int t = 0; t < tokens; t++) y[t] = HalfDot(row, x + (long)t * xStride, k, widening);
     }
 
-    /// <summary>Block-interleaved codes (<see cref="Q8RowMatrix"/>): block j of a group is bytes g * 32 + j * 4 + i.</summary>
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks)
+    /// <summary>
+    /// Block-interleaved, biased codes (<see cref="Q8RowMatrix"/>): block j of a group is bytes g * 32 + j * 4 + i, each
+    /// weight <c>code ^ 0x80</c>. The bias sums are not needed here.
+    /// </summary>
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks)
     {
         float sum = 0;
         int grouped = blocks / Q8RowMatrix.Group * Q8RowMatrix.Group;
@@ -96,16 +99,18 @@ internal unsafe struct ScalarIsa : IKernelIsa
                 long start = (long)(b - b % Q8RowMatrix.Group) * Q8RowMatrix.Block;
                 int j = b % Q8RowMatrix.Group;
                 for (int g = 0; g < 8; g++)
-                    for (int i = 0; i < 4; i++) isum += w[start + g * 32 + j * 4 + i] * xq[start + g * 32 + j * 4 + i];
+                    for (int i = 0; i < 4; i++) isum += Weight(w[start + g * 32 + j * 4 + i]) * xq[start + g * 32 + j * 4 + i];
             }
             else
             {
-                for (int i = 0; i < Q8RowMatrix.Block; i++) isum += w[b * Q8RowMatrix.Block + i] * xq[b * Q8RowMatrix.Block + i];
+                for (int i = 0; i < Q8RowMatrix.Block; i++) isum += Weight(w[b * Q8RowMatrix.Block + i]) * xq[b * Q8RowMatrix.Block + i];
             }
             sum += isum * (wd[b] * xd[b]);
         }
         return sum;
     }
+
+    private static int Weight(sbyte stored) => (sbyte)(stored ^ unchecked((sbyte)0x80));
 
     public static void QuantizeRow(float* x, sbyte* q, int k, float s)
     {

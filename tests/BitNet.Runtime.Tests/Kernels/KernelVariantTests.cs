@@ -96,7 +96,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
         public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
             ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
-        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
+        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, xs, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
         public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
@@ -132,7 +132,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
         public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
             ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
-        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
+        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, xs, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
         public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
@@ -180,6 +180,17 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AFourTokenQ8DotThatSkewsOneTokenFailsOnlyTheQ8HeadRows()
+    {
+        var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<SkewsThirdQ8Token>>()]);
+        var q8 = Assert.Single(rows, r => r.Family == "Q8_0 rows");
+        Assert.False(q8.Passes);
+        // One token takes Q8Dot; the four-token dot (and its third token) starts at three tokens.
+        Assert.Matches(@"tokens=[3-9]:", q8.FirstFailure);
+        Assert.All(rows.Where(r => r != q8), r => Assert.True(r.Passes, r.Family));
+    }
+
+    [Fact]
     public void AnF16TileThatMissesOneTokenFailsOnlyBatchedHeadRows()
     {
         var rows = KernelSelfTest.Run([KernelSet.Create<TileIsa<MissOneHalfToken>>()]);
@@ -204,6 +215,9 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     {
         static abstract void Apply(int vectors, int* sums);
 
+        /// <summary>What the variant does to a four-token Q8_0 row dot's outputs.</summary>
+        static virtual void ApplyQ8(float* y) { }
+
         /// <summary>What the variant does to an eight-token I2_S row dot's sums.</summary>
         static virtual void ApplyEight(int* sums) { }
 
@@ -223,6 +237,13 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
     private struct MissOneToken : ITileFault
     {
         public static void Apply(int vectors, int* sums) => sums[2 * 16 + (vectors == 2 ? 9 : 1)] -= 1;
+    }
+
+    /// <summary>The third token of every four-token Q8_0 row dot comes out 1% large.</summary>
+    private struct SkewsThirdQ8Token : ITileFault
+    {
+        public static void Apply(int vectors, int* sums) { }
+        public static void ApplyQ8(float* y) => y[2] *= 1.01f;
     }
 
     /// <summary>The eighth token of every eight-token row dot loses one unit.</summary>
@@ -255,6 +276,17 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static bool HalfTiles => true;
         public static bool HalfTiles8 => true;
         public static bool I2SEightTokens => true;
+        public static bool Q8Tiles => true;
+        public static void Q8Dot4(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int k, int last, float* y)
+        {
+            int blocks = k / Q8RowMatrix.Block;
+            for (int i = 0; i < 4; i++)
+            {
+                int t = Math.Min(i, last);
+                y[i] = ScalarIsa.Q8Dot(w, wd, xq + (long)t * k, xd + (long)t * blocks, xs + (long)t * blocks, blocks);
+            }
+            TFault.ApplyQ8(y);
+        }
         public static bool AttentionTiles => true;
         public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
         {
@@ -289,7 +321,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => ScalarIsa.HalfDot(row, x, k, widening);
         public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
             ScalarIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
-        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, blocks);
+        public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => ScalarIsa.Q8Dot(w, wd, xq, xd, xs, blocks);
         public static void QuantizeRow(float* x, sbyte* q, int k, float s) => ScalarIsa.QuantizeRow(x, q, k, s);
         public static float Dot(float* a, float* b, int n) => ScalarIsa.Dot(a, b, n);
         public static void Axpy(float alpha, float* x, float* y, int n) => ScalarIsa.Axpy(alpha, x, y, n);
