@@ -70,6 +70,14 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
         return ones + (fours >> 2) + (sixteens >> 4);
     }
 
+    /// <summary>Two single-token dots (this instruction set has no shared-unpack pair kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        sums[0] = I2SDot(row, q, blocks);
+        sums[1] = I2SDot(row, q + k, blocks);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
     {

@@ -25,6 +25,9 @@ internal unsafe interface IKernelIsa
     /// <summary>I2_S for four tokens whose activations start at q, q + k, q + 2k, q + 3k: sums[0..4).</summary>
     static abstract void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums);
 
+    /// <summary>I2_S for two tokens whose activations start at q and q + k: sums[0..2) (batches of 2, 3, 6, ... tokens).</summary>
+    static abstract void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums);
+
     /// <summary>
     /// Whether batches of 2..<see cref="TernaryTiles.MinTokens"/> - 1 tokens take <see cref="I2SDot8"/>: each row's codes
     /// unpacked once in registers for eight tokens (a variant without it keeps <see cref="I2SDot4"/>).

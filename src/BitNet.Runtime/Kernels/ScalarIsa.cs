@@ -38,6 +38,11 @@ internal unsafe struct ScalarIsa : IKernelIsa
         for (int t = 0; t < 4; t++) sums[t] = I2SDot(row, q + (long)t * k, blocks);
     }
 
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        for (int t = 0; t < 2; t++) sums[t] = I2SDot(row, q + (long)t * k, blocks);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int TQ2Dot(byte* block, sbyte* q)
     {

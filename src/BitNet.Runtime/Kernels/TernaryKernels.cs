@@ -116,7 +116,7 @@ internal static unsafe class TernaryKernels
 
     /// <summary>
     /// Batched decode, I2_S: each row read once for all tokens, straight from the packed weights: eight tokens per pass
-    /// where the variant has <see cref="IKernelIsa.I2SDot8"/>, then fours, then singles. Eight tokens of a long row
+    /// where the variant has <see cref="IKernelIsa.I2SDot8"/>, then fours, a pair, a single. Eight tokens of a long row
     /// (K = 6912: 55 KB) would not stay in L1, so their dots go by column chunks over blocks of rows: each chunk's
     /// activations stay in L1 and the row block's weights in L2 for the next chunk (exact: the chunks' sums are ints).
     /// </summary>
@@ -160,6 +160,13 @@ internal static unsafe class TernaryKernels
                     TIsa.I2SDot4(row, x.Q + (long)t * x.K, x.K, blocks, s);
                     for (int j = 0; j < 4; j++)
                         y[(long)(t + j) * yStride + n] = Finish(w, (s[j] - x.Totals[t + j]) * ws, x.Scale[t + j]);
+                }
+                if (t + 2 <= x.Tokens)
+                {
+                    TIsa.I2SDot2(row, x.Q + (long)t * x.K, x.K, blocks, s);
+                    for (int j = 0; j < 2; j++)
+                        y[(long)(t + j) * yStride + n] = Finish(w, (s[j] - x.Totals[t + j]) * ws, x.Scale[t + j]);
+                    t += 2;
                 }
                 for (; t < x.Tokens; t++)
                     y[(long)t * yStride + n] = Finish(w, (TIsa.I2SDot(row, x.Q + (long)t * x.K, blocks) - x.Totals[t]) * ws, x.Scale[t]);

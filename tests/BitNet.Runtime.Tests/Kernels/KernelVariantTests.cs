@@ -90,6 +90,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static bool IsSupported => true;
         public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks) + 1;
         public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
+        public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot2(row, q, k, blocks, sums);
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
@@ -126,6 +127,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         public static bool IsSupported => true;
         public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks);
         public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
+        public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot2(row, q, k, blocks, sums);
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
@@ -315,6 +317,7 @@ public sealed unsafe class KernelVariantTests(ITestOutputHelper output)
         }
         public static int I2SDot(byte* row, sbyte* q, int blocks) => ScalarIsa.I2SDot(row, q, blocks);
         public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot4(row, q, k, blocks, sums);
+        public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => ScalarIsa.I2SDot2(row, q, k, blocks, sums);
         public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => ScalarIsa.TQ2Dot2(block, q0, q1, sums);
         public static int TQ2Dot(byte* block, sbyte* q) => ScalarIsa.TQ2Dot(block, q);
         public static int CodesDot256(byte* codes, sbyte* q) => ScalarIsa.CodesDot256(codes, q);
