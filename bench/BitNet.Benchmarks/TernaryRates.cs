@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using BitNet.Runtime.Kernels;
@@ -26,6 +28,11 @@ public static unsafe class TernaryRates
                 using var model = BitNet.Runtime.Model.BitNetModel.Load(args[++i]);
                 if (model.Weights.Head is FloatMatrix f16 && f16.Format.Type == GgmlType.F16) HeadDrivers(f16);
                 else Console.WriteLine($"the head is {model.Weights.Head.FormatName}, not F16");
+                return 0;
+            }
+            else if (args[i] == "--peak")
+            {
+                Peak();
                 return 0;
             }
             else if (args[i] == "--half-tiles")
@@ -210,6 +217,61 @@ public static unsafe class TernaryRates
                 for (int c = 0; c < drivers.Length; c++)
                     Console.WriteLine($"{k} x {n} tokens {tokens,2} {drivers[c].Name,-18} {best[c],8:F3} ms {(double)k * n * tokens / best[c] / 1e6,6:F1} GMAC/s");
             }
+    }
+
+    /// <summary>
+    /// `--peak`: the core's own throughput of the two instructions the batched kernels are made of, twelve independent
+    /// chains each: 256-bit <c>vpdpbusd</c> (32 int8 products) and 512-bit FMA (16 float products), per second.
+    /// </summary>
+    private static void Peak()
+    {
+        if (!AvxVnni.IsSupported || !Avx512F.IsSupported) return;
+        const long n = 100_000_000;
+        for (int round = 0; round < 3; round++)
+        {
+            var sw = Stopwatch.StartNew();
+            var d = DotChains(n);
+            double dp = 12.0 * n / sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            var f = FmaChains(n);
+            double fma = 12.0 * n / sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"vpdpbusd ymm {dp / 1e9:F2} G/s = {dp * 32 / 1e9:F0} GMAC/s; FMA zmm {fma / 1e9:F2} G/s = {fma * 16 / 1e9:F0} GMAC/s (checksums {d}, {f})");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int DotChains(long n)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector256<int> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        var u = Vector256.Create((byte)1);
+        var v = Vector256.Create((sbyte)1);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = AvxVnni.MultiplyWideningAndAdd(a0, u, v); a1 = AvxVnni.MultiplyWideningAndAdd(a1, u, v);
+            a2 = AvxVnni.MultiplyWideningAndAdd(a2, u, v); a3 = AvxVnni.MultiplyWideningAndAdd(a3, u, v);
+            a4 = AvxVnni.MultiplyWideningAndAdd(a4, u, v); a5 = AvxVnni.MultiplyWideningAndAdd(a5, u, v);
+            a6 = AvxVnni.MultiplyWideningAndAdd(a6, u, v); a7 = AvxVnni.MultiplyWideningAndAdd(a7, u, v);
+            a8 = AvxVnni.MultiplyWideningAndAdd(a8, u, v); a9 = AvxVnni.MultiplyWideningAndAdd(a9, u, v);
+            a10 = AvxVnni.MultiplyWideningAndAdd(a10, u, v); a11 = AvxVnni.MultiplyWideningAndAdd(a11, u, v);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains(long n)
+    {
+        var a0 = Vector512.Create(1f); Vector512<float> a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        var m = Vector512.Create(0.9999f);
+        var c = Vector512.Create(0.0001f);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(a0, m, c); a1 = Avx512F.FusedMultiplyAdd(a1, m, c); a2 = Avx512F.FusedMultiplyAdd(a2, m, c);
+            a3 = Avx512F.FusedMultiplyAdd(a3, m, c); a4 = Avx512F.FusedMultiplyAdd(a4, m, c); a5 = Avx512F.FusedMultiplyAdd(a5, m, c);
+            a6 = Avx512F.FusedMultiplyAdd(a6, m, c); a7 = Avx512F.FusedMultiplyAdd(a7, m, c); a8 = Avx512F.FusedMultiplyAdd(a8, m, c);
+            a9 = Avx512F.FusedMultiplyAdd(a9, m, c); a10 = Avx512F.FusedMultiplyAdd(a10, m, c); a11 = Avx512F.FusedMultiplyAdd(a11, m, c);
+        }
+        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
     /// <summary>`--half-tiles`: the 512-bit F16 head tiles in L1 (2 rows, 8 tokens, 512 columns), 2 x 4 twice against 2 x 8, alternated.</summary>
