@@ -110,39 +110,31 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
     {
-        var m3 = Vector256.Create((byte)0x03);
-        var mC = Vector256.Create((byte)0x0C);
         Vector256<int> f0 = default, o0 = default, g0 = default, p0 = default;   // token 0: even blocks (f, o), odd blocks (g, p)
         Vector256<int> f1 = default, o1 = default, g1 = default, p1 = default;   // token 1
-        sbyte* q1 = q + k;
         int b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
             Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-            var w = Avx.LoadVector256(row + b * 32);
-            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
-            sbyte* x = q + b * 128, y = q1 + b * 128;
-            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96);
-            f1 = Dp(Dp(f1, c0, y), c2, y + 64); o1 = Dp(Dp(o1, c1, y + 32), c3, y + 96);
-            w = Avx.LoadVector256(row + b * 32 + 32);
-            h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-            c0 = Avx2.And(h, mC); c1 = Avx2.And(h, m3); c2 = Avx2.And(w, mC); c3 = Avx2.And(w, m3);
-            x += 128; y += 128;
-            g0 = Dp(Dp(g0, c0, x), c2, x + 64); p0 = Dp(Dp(p0, c1, x + 32), c3, x + 96);
-            g1 = Dp(Dp(g1, c0, y), c2, y + 64); p1 = Dp(Dp(p1, c1, y + 32), c3, y + 96);
+            PairBlock(row + b * 32, q + b * 128, q + k + b * 128, ref f0, ref o0, ref f1, ref o1);
+            PairBlock(row + b * 32 + 32, q + b * 128 + 128, q + k + b * 128 + 128, ref g0, ref p0, ref g1, ref p1);
         }
-        if (b < blocks)
-        {
-            var w = Avx.LoadVector256(row + b * 32);
-            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
-            sbyte* x = q + b * 128, y = q1 + b * 128;
-            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96);
-            f1 = Dp(Dp(f1, c0, y), c2, y + 64); o1 = Dp(Dp(o1, c1, y + 32), c3, y + 96);
-        }
+        if (b < blocks) PairBlock(row + b * 32, q + b * 128, q + k + b * 128, ref f0, ref o0, ref f1, ref o1);
         sums[0] = (Vector256.Sum(Avx2.Add(f0, g0)) >> 2) + Vector256.Sum(Avx2.Add(o0, p0)); // the times-4 sums are exact multiples of 4
         sums[1] = (Vector256.Sum(Avx2.Add(f1, g1)) >> 2) + Vector256.Sum(Avx2.Add(o1, p1));
+    }
+
+    /// <summary>One 128-weight block against two tokens' activations x and y: times-4 codes into f, times-1 into o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairBlock(byte* block, sbyte* x, sbyte* y, ref Vector256<int> fx, ref Vector256<int> ox, ref Vector256<int> fy, ref Vector256<int> oy)
+    {
+        var m3 = Vector256.Create((byte)0x03);
+        var mC = Vector256.Create((byte)0x0C);
+        var w = Avx.LoadVector256(block);
+        var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
+        var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
+        fx = Dp(Dp(fx, c0, x), c2, x + 64); ox = Dp(Dp(ox, c1, x + 32), c3, x + 96);
+        fy = Dp(Dp(fy, c0, y), c2, y + 64); oy = Dp(Dp(oy, c1, y + 32), c3, y + 96);
     }
 
     public static bool I2SEightTokens => Avx512F.VL.IsSupported;
