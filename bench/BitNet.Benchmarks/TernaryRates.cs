@@ -30,6 +30,12 @@ public static unsafe class TernaryRates
                 else Console.WriteLine($"the head is {model.Weights.Head.FormatName}, not F16");
                 return 0;
             }
+            else if (args[i] == "--model-batch" && i + 1 < args.Length)
+            {
+                using var model = BitNet.Runtime.Model.BitNetModel.Load(args[++i]);
+                ModelBatch(model, i + 1 < args.Length ? int.Parse(args[++i]) : 8);
+                return 0;
+            }
             else if (args[i] == "--peak")
             {
                 Peak();
@@ -217,6 +223,35 @@ public static unsafe class TernaryRates
                 for (int c = 0; c < drivers.Length; c++)
                     Console.WriteLine($"{k} x {n} tokens {tokens,2} {drivers[c].Name,-18} {best[c],8:F3} ms {(double)k * n * tokens / best[c] / 1e6,6:F1} GMAC/s");
             }
+    }
+
+    /// <summary>
+    /// `--model-batch FILE [TOKENS]`: every ternary matrix of a real model in layer order, one thread, one batch of
+    /// random activations: the batched step's ternary work without the engine around it (fastest of five passes).
+    /// </summary>
+    private static void ModelBatch(BitNet.Runtime.Model.BitNetModel model, int tokens)
+    {
+        var kernels = model.Weights.Kernels;
+        var matrices = model.Weights.Layers.SelectMany(l => l.Matrices).ToArray();
+        int maxK = matrices.Max(m => m.K), maxN = matrices.Max(m => m.N);
+        using var act = new QuantizedActivations(tokens, maxK);
+        var rng = new Random(4);
+        var x = new float[tokens * maxK];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
+        var y = new float[tokens * maxN];
+        double macs = matrices.Sum(m => (double)m.K * m.N) * tokens, best = double.MaxValue;
+        fixed (float* xp = x) fixed (float* yp = y)
+            for (int pass = 0; pass < 6; pass++)
+            {
+                var sw = Stopwatch.StartNew();
+                foreach (var m in matrices)
+                {
+                    act.Quantize(kernels, xp, tokens, m.K, m.K);
+                    kernels.TernaryMatMul(m, act, yp, m.N, 0, m.N);
+                }
+                if (pass > 0) best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+            }
+        Console.WriteLine($"{kernels.Name}: {matrices.Length} ternary matrices x {tokens} tokens, one thread: {best:F1} ms per pass, {macs / best / 1e6:F1} GMAC/s");
     }
 
     /// <summary>

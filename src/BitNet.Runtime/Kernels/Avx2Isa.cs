@@ -102,6 +102,7 @@ internal unsafe partial struct Avx2Isa : IKernelIsa
             Vector256<short> h0 = default, h1 = default, h2 = default, h3 = default;
             for (int b = b0; b < b1; b++)
             {
+                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes); // as the GEMV: rows come from DRAM
                 var w = Avx.LoadVector256(row + b * 32);
                 var c0 = Codes(w, 6, mask);
                 var c1 = Codes(w, 4, mask);

@@ -84,6 +84,7 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default;
         for (int b = 0; b < blocks; b++)
         {
+            if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
             var w = Avx.LoadVector256(row + b * 32);
             var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
             var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
@@ -156,6 +157,9 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         nint s = k;
         for (int b = 0; b < blocks; b++)
         {
+            // From DRAM the row stream needs the GEMV's software prefetch: without it a model's matrices ran at 55% of
+            // the rate the same loop reached on weights in the last-level cache.
+            if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
             var w = Avx.LoadVector256(row + b * 32);
             var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
             var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
