@@ -15,8 +15,8 @@ internal static unsafe class TernaryKernels
 
     /// <summary>
     /// I2_S batches below this many tokens go row by row (<see cref="I2SRows{TIsa}"/>) rather than by lane tiles: one
-    /// thread, 2B4T shapes, the rows ran 4 tokens at 1.7-2.5x and 8 at 1.0-1.2x the tiles' rate, on AVX-VNNI and AVX2
-    /// (`ternary-rates --batch-drivers`).
+    /// thread, 2B4T shapes, the rows ran 4 tokens at 1.7-3.2x and 8 at 1.1-1.4x the tiles' rate on AVX-VNNI (AVX2:
+    /// 1.9-2.2x and about equal; `ternary-rates --batch-drivers`).
     /// </summary>
     internal const int RowBatchesBelow = 16;
 
@@ -86,14 +86,14 @@ internal static unsafe class TernaryKernels
             return;
         }
 
-        // Prefill / batched decode: each row's codes are unpacked once per block and applied to four tokens, in token
-        // tiles: streaming all of a 512-token prompt's activations (3.5 MB for K = 6912) past every row made long
-        // prefills memory-bound.
         if (x.Tokens < RowBatchesBelow)
         {
             I2SRows<TIsa>(w, x, y, yStride, rowStart, rowEnd);
             return;
         }
+        // Prefill without lane tiles: each row's codes are unpacked once per block and applied to four tokens, in token
+        // tiles: streaming all of a 512-token prompt's activations (3.5 MB for K = 6912) past every row made long
+        // prefills memory-bound.
         int* s = stackalloc int[4];
         for (int t0 = 0; t0 < x.Tokens; t0 += TokenTile)
         {
