@@ -30,10 +30,7 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
     private readonly NativeBuffer<sbyte> _codes;
     private readonly NativeBuffer<float> _scales;
 
-    [ThreadStatic] private static sbyte[]? t_plain;
-    [ThreadStatic] private static sbyte[]? t_xq;
-    [ThreadStatic] private static float[]? t_xd;
-    [ThreadStatic] private static int[]? t_xs;
+    [ThreadStatic] private static Q8Activations? t_activations;
 
     /// <summary>Requantizes every row of <paramref name="source"/> (decoded through its own reference decoder).</summary>
     public Q8RowMatrix(FloatMatrix source)
@@ -104,25 +101,54 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
         }
     }
 
+    /// <summary>Quantizes x (Q8_0 blocks, interleaved, with bias sums) once for every row range of the product.</summary>
+    public RowActivations Prepare(float* x, int tokens, int xStride, RowActivations? reuse)
+    {
+        var a = reuse is Q8Activations q && q.Fits(tokens, K) ? q : new Q8Activations(tokens, K);
+        a.Quantize(x, tokens, xStride);
+        return a;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMul(KernelSet kernels, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
     {
-        int blocks = K / Block;
-        if (t_xq is null || t_xq.Length < tokens * K) t_xq = new sbyte[tokens * K];
-        if (t_plain is null || t_plain.Length < K) t_plain = new sbyte[K];
-        if (t_xd is null || t_xd.Length < tokens * blocks) t_xd = new float[tokens * blocks];
-        if (t_xs is null || t_xs.Length < tokens * blocks) t_xs = new int[tokens * blocks];
-        fixed (sbyte* xq = t_xq)
-        fixed (float* xd = t_xd)
-        fixed (int* xs = t_xs)
+        t_activations = (Q8Activations)Prepare(x, tokens, xStride, t_activations);
+        MatMul(kernels, t_activations, x, tokens, xStride, y, yStride, r0, r1, scratch);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void MatMul(KernelSet kernels, RowActivations? prepared, float* x, int tokens, int xStride, float* y, int yStride, int r0, int r1, Span<float> scratch)
+    {
+        if (prepared is not Q8Activations a)
         {
+            MatMul(kernels, x, tokens, xStride, y, yStride, r0, r1, scratch);
+            return;
+        }
+        fixed (sbyte* xq = a.Codes)
+        fixed (float* xd = a.Scales)
+        fixed (int* xs = a.BiasSums)
+            kernels.Q8Rows(_codes.Pointer, _scales.Pointer, K, xq, xd, xs, tokens, y, yStride, r0, r1);
+    }
+
+    /// <summary>One product's activations as the kernels take them: interleaved codes, block scales and bias sums.</summary>
+    private sealed class Q8Activations(int tokens, int k) : RowActivations
+    {
+        public readonly sbyte[] Codes = new sbyte[tokens * k];
+        public readonly float[] Scales = new float[tokens * (k / Block)];
+        public readonly int[] BiasSums = new int[tokens * (k / Block)];
+        private readonly sbyte[] _plain = new sbyte[k];
+
+        public bool Fits(int tokens, int k) => _plain.Length == k && Codes.Length >= tokens * k;
+
+        public void Quantize(float* x, int tokens, int xStride)
+        {
+            int k = _plain.Length, blocks = k / Block;
             for (int t = 0; t < tokens; t++)
             {
-                Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, K), t_plain, new Span<float>(xd + t * blocks, blocks));
-                Interleave(t_plain.AsSpan(0, K), new Span<sbyte>(xq + t * K, K));
-                BiasSums(t_plain.AsSpan(0, K), new Span<int>(xs + t * blocks, blocks));
+                Q8RowMatrix.Quantize(new ReadOnlySpan<float>(x + (long)t * xStride, k), _plain, Scales.AsSpan(t * blocks, blocks));
+                Interleave(_plain, Codes.AsSpan(t * k, k));
+                BiasSums(_plain, BiasSums.AsSpan(t * blocks, blocks));
             }
-            kernels.Q8Rows(_codes.Pointer, _scales.Pointer, K, xq, xd, xs, tokens, y, yStride, r0, r1);
         }
     }
 

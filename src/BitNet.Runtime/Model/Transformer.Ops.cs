@@ -172,6 +172,9 @@ public sealed unsafe partial class Transformer
         long start = Stamp();
         if (tokens == 0) return;
         var work = _s.HeadWork;
+        // The head's own form of x (the 8-bit head quantizes it) is made once here, not by every chunk of rows.
+        _s.HeadActivations = _w.Head.Prepare(x, tokens, _w.Head.K, _s.HeadActivations);
+        work.Prepared = _s.HeadActivations;
         work.X = x;
         work.Tokens = tokens;
         work.Y = logits;
@@ -304,6 +307,7 @@ public sealed unsafe partial class Transformer
     {
         [ThreadStatic] private static float[]? t_row;
 
+        public RowActivations? Prepared;
         public float* X;
         public float* Y;
         public int Tokens;
@@ -316,7 +320,7 @@ public sealed unsafe partial class Transformer
             if (t_row is null || t_row.Length < head.K) t_row = new float[head.K];
             int r0 = index * ChunkRows;
             int r1 = Math.Min(head.N, r0 + ChunkRows);
-            head.MatMul(owner._w.Kernels, X, Tokens, head.K, Y, head.N, r0, r1, t_row);
+            head.MatMul(owner._w.Kernels, Prepared, X, Tokens, head.K, Y, head.N, r0, r1, t_row);
         }
     }
 
@@ -356,6 +360,7 @@ public sealed unsafe partial class Transformer
         public MatMulWork MatMulWork = new();
         public AttentionWork AttentionWork = null!;
         public HeadWork HeadWork = null!;
+        public RowActivations? HeadActivations;
         public StageWork StageWork = null!;
 
         public Span<float> Row(float* buffer, int t, int width) => new(buffer + (long)t * width, width);
