@@ -78,24 +78,17 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     {
         // Codes unpacked once per block (as in the decode GEMV) and applied to four tokens; each token keeps a times-4
         // and a times-1 accumulator, so a chain sees two dependent vpdpbusd per block against 16 independent ones.
-        var m3 = Vector256.Create((byte)0x03);
-        var mC = Vector256.Create((byte)0x0C);
         Vector256<int> f0 = default, f1 = default, f2 = default, f3 = default;
         Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default;
         for (int b = 0; b < blocks; b++)
         {
             if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-            var w = Avx.LoadVector256(row + b * 32);
-            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
+            BlockCodes(row + b * 32, out var c0, out var c1, out var c2, out var c3);
             sbyte* x = q + b * 128;
-            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96);
-            x += k;
-            f1 = Dp(Dp(f1, c0, x), c2, x + 64); o1 = Dp(Dp(o1, c1, x + 32), c3, x + 96);
-            x += k;
-            f2 = Dp(Dp(f2, c0, x), c2, x + 64); o2 = Dp(Dp(o2, c1, x + 32), c3, x + 96);
-            x += k;
-            f3 = Dp(Dp(f3, c0, x), c2, x + 64); o3 = Dp(Dp(o3, c1, x + 32), c3, x + 96);
+            TokenBlock(ref f0, ref o0, c0, c1, c2, c3, x);
+            TokenBlock(ref f1, ref o1, c0, c1, c2, c3, x + k);
+            TokenBlock(ref f2, ref o2, c0, c1, c2, c3, x + 2 * k);
+            TokenBlock(ref f3, ref o3, c0, c1, c2, c3, x + 3 * k);
         }
         sums[0] = (Vector256.Sum(f0) >> 2) + Vector256.Sum(o0);
         sums[1] = (Vector256.Sum(f1) >> 2) + Vector256.Sum(o1);
@@ -129,13 +122,32 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PairBlock(byte* block, sbyte* x, sbyte* y, ref Vector256<int> fx, ref Vector256<int> ox, ref Vector256<int> fy, ref Vector256<int> oy)
     {
+        BlockCodes(block, out var c0, out var c1, out var c2, out var c3);
+        TokenBlock(ref fx, ref ox, c0, c1, c2, c3, x);
+        TokenBlock(ref fy, ref oy, c0, c1, c2, c3, y);
+    }
+
+    /// <summary>
+    /// One 32-byte I2_S block's codes, shift-free: weights 0-31 and 64-95 times 4 (<c>&amp; 0x0C</c>) in c0 and c2,
+    /// weights 32-63 and 96-127 times 1 in c1 and c3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BlockCodes(byte* block, out Vector256<byte> c0, out Vector256<byte> c1, out Vector256<byte> c2, out Vector256<byte> c3)
+    {
         var m3 = Vector256.Create((byte)0x03);
         var mC = Vector256.Create((byte)0x0C);
         var w = Avx.LoadVector256(block);
-        var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-        var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
-        fx = Dp(Dp(fx, c0, x), c2, x + 64); ox = Dp(Dp(ox, c1, x + 32), c3, x + 96);
-        fy = Dp(Dp(fy, c0, y), c2, y + 64); oy = Dp(Dp(oy, c1, y + 32), c3, y + 96);
+        var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();   // bits 7:6 -> 3:2, 5:4 -> 1:0
+        c0 = Avx2.And(h, mC); c1 = Avx2.And(h, m3); c2 = Avx2.And(w, mC); c3 = Avx2.And(w, m3);
+    }
+
+    /// <summary>One token's 128 activations at x against a block's codes: times-4 products into f, times-1 into o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TokenBlock(ref Vector256<int> f, ref Vector256<int> o, Vector256<byte> c0, Vector256<byte> c1, Vector256<byte> c2,
+        Vector256<byte> c3, sbyte* x)
+    {
+        f = Dp(Dp(f, c0, x), c2, x + 64);
+        o = Dp(Dp(o, c1, x + 32), c3, x + 96);
     }
 
     public static bool I2SEightTokens => Avx512F.VL.IsSupported;
@@ -150,8 +162,6 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
     {
-        var m3 = Vector256.Create((byte)0x03);
-        var mC = Vector256.Create((byte)0x0C);
         Vector256<int> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
         Vector256<int> o0 = default, o1 = default, o2 = default, o3 = default, o4 = default, o5 = default, o6 = default, o7 = default;
         nint s = k;
@@ -160,18 +170,16 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
             // From DRAM the row stream needs the GEMV's software prefetch: without it a model's matrices ran at 55% of
             // the rate the same loop reached on weights in the last-level cache.
             if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-            var w = Avx.LoadVector256(row + b * 32);
-            var h = Avx2.ShiftRightLogical(w.AsUInt16(), 4).AsByte();
-            var c0 = Avx2.And(h, mC); var c1 = Avx2.And(h, m3); var c2 = Avx2.And(w, mC); var c3 = Avx2.And(w, m3);
+            BlockCodes(row + b * 32, out var c0, out var c1, out var c2, out var c3);
             sbyte* x = q + b * 128;
-            f0 = Dp(Dp(f0, c0, x), c2, x + 64); o0 = Dp(Dp(o0, c1, x + 32), c3, x + 96); x += s;
-            f1 = Dp(Dp(f1, c0, x), c2, x + 64); o1 = Dp(Dp(o1, c1, x + 32), c3, x + 96); x += s;
-            f2 = Dp(Dp(f2, c0, x), c2, x + 64); o2 = Dp(Dp(o2, c1, x + 32), c3, x + 96); x += s;
-            f3 = Dp(Dp(f3, c0, x), c2, x + 64); o3 = Dp(Dp(o3, c1, x + 32), c3, x + 96); x += s;
-            f4 = Dp(Dp(f4, c0, x), c2, x + 64); o4 = Dp(Dp(o4, c1, x + 32), c3, x + 96); x += s;
-            f5 = Dp(Dp(f5, c0, x), c2, x + 64); o5 = Dp(Dp(o5, c1, x + 32), c3, x + 96); x += s;
-            f6 = Dp(Dp(f6, c0, x), c2, x + 64); o6 = Dp(Dp(o6, c1, x + 32), c3, x + 96); x += s;
-            f7 = Dp(Dp(f7, c0, x), c2, x + 64); o7 = Dp(Dp(o7, c1, x + 32), c3, x + 96);
+            TokenBlock(ref f0, ref o0, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f1, ref o1, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f2, ref o2, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f3, ref o3, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f4, ref o4, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f5, ref o5, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f6, ref o6, c0, c1, c2, c3, x); x += s;
+            TokenBlock(ref f7, ref o7, c0, c1, c2, c3, x);
         }
         // Per lane, a times-4 sum is an exact multiple of 4; then one transposing reduction gives the 8 tokens' totals.
         Avx.Store(sums, Avx2Isa.Reduce8(
