@@ -27,6 +27,12 @@ public sealed record EngineOptions
     /// <summary>How the KV cache stores keys and values (F16 halves its memory against F32).</summary>
     public Kernels.KvCacheType KvCache { get; init; } = Kernels.KvCacheType.F16;
 
+    /// <summary>
+    /// Run every path of the forward pass a few times before the first request (<see cref="InferenceEngine.WarmedUp"/>),
+    /// so that the first request is as fast as later ones. Off for engines whose first step is the measurement.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
     public void Validate(int modelContext)
     {
         if (MaxSequences is < 1 or > 1024) throw new ArgumentException($"MaxSequences = {MaxSequences} must be 1..1024");

@@ -133,6 +133,8 @@ public sealed partial class InferenceEngine : IDisposable
         // The F16 head's one-time scan (finiteness, zero and subnormal halves: see Kernels.HalfExceptions) reads the whole
         // head; done here, at start-up, instead of inside the first request's first forward pass.
         if (_model.Weights.Head is Kernels.FloatMatrix head) _ = head.AllFinite;
+        if (_options.WarmUp) WarmUp();
+        else _warmedUp.TrySetResult(TimeSpan.Zero);
         var reader = _incoming.Reader;
         while (!_stop.IsCancellationRequested)
         {

@@ -50,6 +50,10 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             await WhenStartedAsync(stoppingToken);
             ModelPath = await ResolveModelAsync(stoppingToken);
             Load(stoppingToken);
+            // Ready only once the kernels are warm: a load balancer's first request is then as fast as the rest.
+            var warmUp = await Engine!.WarmedUp.WaitAsync(stoppingToken);
+            if (Engine.WarmUpError is { } warmUpError) logger.LogWarning("Warm-up forward pass failed: {Reason}", warmUpError);
+            else logger.LogInformation("Warmed up in {Seconds:F2} s", warmUp.TotalSeconds);
             _state = ModelState.Ready;
             logger.LogInformation("Model {ModelId} ready: {Path}, context {Context}, {Parallel} parallel sequences, {Threads} threads, {Kernels} kernels, head {Head}, " +
                 "KV cache {KvType} {KvMb:F0} MB per sequence ({KvTotalMb:F0} MB), chat format {Format}",
@@ -110,6 +114,7 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
             MaxQueuedRequests = _options.MaxQueuedRequests,
             Threads = _options.Threads > 0 ? _options.Threads : WorkerPool.DefaultThreadCount,
             KvCache = ParseKvCacheType(_options.KvCacheType) ?? KvCacheType.F16,
+            WarmUp = _options.WarmUp,
         });
         LoadedAt = DateTimeOffset.UtcNow;
     }

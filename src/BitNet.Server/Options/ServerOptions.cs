@@ -42,6 +42,9 @@ public sealed class ServerOptions
     [Range(0, 100000)]
     public int MaxQueuedRequests { get; set; } = 64;
 
+    /// <summary>Run the forward pass a few times after loading, before /health reports ready, so the first request is not slowed by the JIT.</summary>
+    public bool WarmUp { get; set; } = true;
+
     /// <summary>Accepted bearer keys. None configured (and no key file) = authentication off.</summary>
     public List<string> ApiKeys { get; set; } = [];
 

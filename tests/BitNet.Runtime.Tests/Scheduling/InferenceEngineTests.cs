@@ -45,6 +45,32 @@ public sealed class InferenceEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task WarmUpLeavesNoTraceInCountersCacheOrOutput()
+    {
+        using var warm = new InferenceEngine(_model, _tokenizer, new EngineOptions { MaxSequences = 4, MaxBatchTokens = 64, Threads = 2 });
+        using var cold = new InferenceEngine(_model, _tokenizer, new EngineOptions { MaxSequences = 4, MaxBatchTokens = 64, Threads = 2, WarmUp = false });
+        Assert.True(await warm.WarmedUp > TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, await cold.WarmedUp);
+        Assert.Null(warm.WarmUpError);
+        var stats = warm.Stats;
+        Assert.Equal((0L, 0L, 0L, 0.0), (stats.Steps, stats.PromptTokens, stats.GeneratedTokens, stats.CpuSeconds));
+
+        // The warm-up fed token 0 at the first positions of the slots: a prompt of those tokens must not find them cached.
+        GenerationRequest Zeros() => new()
+        {
+            PromptTokens = Enumerable.Repeat(0, 30).ToArray(),
+            MaxTokens = 12,
+            Sampling = new SamplingParameters { Temperature = 0 },
+        };
+        Assert.True(warm.TrySubmit(Zeros(), out var warmEvents));
+        Assert.True(cold.TrySubmit(Zeros(), out var coldEvents));
+        var (warmText, warmList) = await Collect(warmEvents, 1);
+        var (coldText, _) = await Collect(coldEvents, 1);
+        Assert.Equal(0, warmList[^1].Usage!.CachedTokens);
+        Assert.Equal(coldText[0], warmText[0]);
+    }
+
+    [Fact]
     public async Task GreedyOutputMatchesSingleSequenceSession()
     {
         using var engine = NewEngine();
