@@ -5,6 +5,8 @@ using BitNet.Server.Endpoints;
 using BitNet.Server.Endpoints.Ollama;
 using BitNet.Server.Hosting;
 using BitNet.Server.Options;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -69,7 +71,10 @@ public static class ServerSetup
     /// </summary>
     public static void RunServer(this WebApplication app)
     {
-        CheckListenAddresses(app.Configuration["urls"]);
+        // Only Kestrel binds sockets, so only Kestrel is probed: an in-memory host (the tests' TestServer) binds
+        // nothing, and probing its configured address would fail it whenever another process holds that port.
+        if (app.Services.GetRequiredService<IServer>().GetType().Assembly == typeof(KestrelServerOptions).Assembly)
+            CheckListenAddresses(app.Configuration["urls"]);
         try
         {
             app.Run();
