@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using BitNet.Runtime.Diagnostics;
+using BitNet.Runtime.IO;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.KvCache;
 using BitNet.Runtime.Model;
@@ -10,7 +11,7 @@ using BitNet.Runtime.Threading;
 namespace BitNet.Cli.Commands;
 
 /// <summary>
-/// `bitnet bench --model M.gguf [-p 512] [-n 128] [-d 0] [-t 2] [--batch 1,4,8] [-r 5] [--head q8_0] [--kv-type f16] [--json] [--profile]`:
+/// `bitnet bench --model M.gguf [-p 512] [-n 128] [-d 0] [-t 2] [--batch 1,4,8] [-r 5] [--head q8_0] [--kv-type f16] [--no-huge-pages] [--json] [--profile]`:
 /// prefill and decode throughput (median and spread of r runs after a warm-up), the memory-bandwidth limit from a
 /// built-in probe, and the fraction of it single-sequence decode reaches. <c>-d</c> decodes after that many positions
 /// of context (llama-bench's <c>--n-depth</c>), which is where the KV cache type shows.
@@ -34,25 +35,29 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for scripts)" };
         var profile = new Option<bool>("--profile") { Description = "Print where single-sequence decode time goes" };
         var scaling = new Option<bool>("--scaling") { Description = "Also run prefill and batch-1 decode on one thread and print the parallel efficiency" };
+        var noHugePages = new Option<bool>("--no-huge-pages") { Description = "Map the model file (4 KB pages) instead of reading it into transparent huge pages" };
         var kernels = CommonOptions.Kernels();
         var kvType = CommonOptions.KvType();
         var cmd = new Command("bench", "Measure prefill and decode speed against the memory-bandwidth limit")
-            { model, prompt, gen, depth, threads, batch, reps, head, json, profile, scaling, kernels, kvType };
+            { model, prompt, gen, depth, threads, batch, reps, head, json, profile, scaling, noHugePages, kernels, kvType };
         cmd.SetAction(r => CliRunner.Run(() => Run(r.GetValue(model)!, r.GetValue(prompt), r.GetValue(gen), r.GetValue(depth), r.GetValue(threads),
             r.GetValue(batch)!, r.GetValue(reps), r.GetValue(head)!, r.GetValue(json), r.GetValue(profile), r.GetValue(kernels), r.GetValue(kvType)!,
-            r.GetValue(scaling))));
+            r.GetValue(scaling), !r.GetValue(noHugePages))));
         return cmd;
     }
 
     private static int Run(string modelPath, int p, int n, int depth, int threads, string batchList, int reps, string head, bool json, bool profile,
-        string? kernels, string kvType, bool scaling = false)
+        string? kernels, string kvType, bool scaling = false, bool hugePages = true)
     {
         if (p < 0 || n < 1 || reps < 1 || depth < 0) throw new CliException("-p and -d must be >= 0, -n and -r >= 1");
         var batches = CommonOptions.ParseTokenList(batchList);
         if (batches.Any(b => b < 1 || b > 256)) throw new CliException("--batch sizes must be 1..256");
         var log = json ? TextWriter.Null : Console.Error;
         var sw = Stopwatch.StartNew();
-        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions { Head = ModelLoadOptions.ParseHead(head), Kernels = CommonOptions.ParseKernels(kernels) });
+        using var model = BitNetModel.Load(modelPath, new ModelLoadOptions
+        {
+            Head = ModelLoadOptions.ParseHead(head), Kernels = CommonOptions.ParseKernels(kernels), HugePages = hugePages,
+        });
         double loadSeconds = sw.Elapsed.TotalSeconds;
         (p, n, string? fitted) = BenchLengths.Fit(p, n, model.Config.Context);
         if (fitted is not null) Console.Error.WriteLine(fitted);
@@ -61,6 +66,9 @@ internal static class BenchCommand
         using var pool = new WorkerPool(CommonOptions.CheckThreads(threads));
         log.WriteLine($"model {Path.GetFileName(modelPath)}: {model.Config.Architecture}, {model.WeightBytesPerToken / 1e6:F1} MB of weights per token " +
             $"(head {model.Weights.Head.FormatName}), loaded in {loadSeconds:F2} s; {pool.ThreadCount} threads, {model.Weights.Kernels.Name} kernels");
+        log.WriteLine(model.InHugePages
+            ? $"weights read into transparent huge pages ({(HugePages.ProcessAnonymousHugeBytes() ?? 0) / 1e6:F0} MB of the process in 2 MB pages)"
+            : "weights mapped from the file (4 KB pages)");
 
         double bandwidth = MemoryBandwidthProbe.MeasureGBs(pool);
         ResetPeakRss(); // the probe's buffer is not the engine's memory
@@ -124,6 +132,7 @@ internal static class BenchCommand
             w.WriteNumber("threads", pool.ThreadCount);
             w.WriteString("kernels", model.Weights.Kernels.Name);
             w.WriteString("head", model.Weights.Head.FormatName);
+            w.WriteBoolean("huge_pages", model.InHugePages);
             w.WriteString("kv_type", kv.ToString().ToLowerInvariant());
             w.WriteNumber("depth", depth);
             if (prefill is not null)

@@ -5,8 +5,8 @@ using BitNet.Runtime.Weights;
 namespace BitNet.Runtime.Gguf;
 
 /// <summary>
-/// A GGUF file (v2 or v3), memory-mapped read-only. Tensor data is never copied: <see cref="GetTensorData"/> returns
-/// a view into the mapping. Every count, length and offset in the header is checked against the file size before it
+/// A GGUF file (v2 or v3), memory-mapped read-only or read once into huge pages. Tensor data is never copied again:
+/// <see cref="GetTensorData"/> returns a view into those bytes. Every count, length and offset in the header is checked against the file size before it
 /// is used, so a truncated or hostile file fails with an <see cref="InvalidDataException"/> that names the field.
 /// </summary>
 public sealed unsafe class GgufFile : IWeightSource
@@ -35,6 +35,9 @@ public sealed unsafe class GgufFile : IWeightSource
         foreach (var t in Tensors) _byName[t.Name] = t;
     }
 
+    /// <summary>Whether the file was read into memory marked for transparent huge pages rather than mapped.</summary>
+    public bool InHugePages => _owner is PinnedBytes { InHugePages: true };
+
     /// <summary>Path or description of where the bytes came from (for messages).</summary>
     public string Source { get; }
 
@@ -53,13 +56,19 @@ public sealed unsafe class GgufFile : IWeightSource
 
     public string? Architecture => Metadata.GetStringOrNull("general.architecture");
 
-    /// <summary>Opens and validates a GGUF file by memory-mapping it.</summary>
-    public static GgufFile Open(string path)
+    /// <summary>
+    /// Opens and validates a GGUF file by memory-mapping it or, with <paramref name="hugePages"/> where the OS offers
+    /// them and memory allows (<see cref="HugePages.Worthwhile"/>), by reading it into transparent huge pages, which
+    /// decode streams faster than a mapping's 4 KB pages.
+    /// </summary>
+    public static GgufFile Open(string path, bool hugePages = false)
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"model file not found: {path}", path);
         if (info.Length < 24) throw new InvalidDataException($"{path}: file is {info.Length} bytes, too small to be GGUF");
-        var bytes = PinnedBytes.Map(path, info.Length);
+        var bytes = hugePages && HugePages.Worthwhile(info.Length, HugePages.TransparentMode(), HugePages.AvailableMemory())
+            ? PinnedBytes.ReadIntoHugePages(path, info.Length)
+            : PinnedBytes.Map(path, info.Length);
         try
         {
             return new GgufFile(bytes.Pointer, bytes.Length, bytes, path);

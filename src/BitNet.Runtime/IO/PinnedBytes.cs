@@ -4,14 +4,17 @@ using System.Runtime.InteropServices;
 namespace BitNet.Runtime.IO;
 
 /// <summary>
-/// Bytes at a fixed address until disposed: a file mapped read-only (model files are never copied) or a 64-byte
-/// aligned native copy of bytes held in memory (tests, fuzzing). The GGUF and safetensors readers parse over these.
+/// Bytes at a fixed address until disposed: a file mapped read-only, a file read into transparent huge pages (model
+/// weights for inference, see <see cref="HugePages"/>), or a 64-byte aligned native copy of bytes held in memory
+/// (tests, fuzzing). The GGUF and safetensors readers parse over these.
 /// </summary>
 internal sealed unsafe class PinnedBytes : IDisposable
 {
     private MemoryMappedFile? _file;
     private MemoryMappedViewAccessor? _view;
     private byte* _native;
+    private nint _hugeMapping;
+    private nuint _hugeLength;
 
     private PinnedBytes() { }
 
@@ -37,6 +40,36 @@ internal sealed unsafe class PinnedBytes : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="path"/> into huge-page memory (<see cref="HugePages.Allocate"/>); maps it instead if the
+    /// kernel refuses the memory.
+    /// </summary>
+    public static PinnedBytes ReadIntoHugePages(string path, long length)
+    {
+        if (HugePages.Allocate(length) is not { } region) return Map(path, length);
+        var (mapping, mappingLength, start) = region;
+        var bytes = new PinnedBytes { _hugeMapping = mapping, _hugeLength = mappingLength, Pointer = (byte*)start, Length = length };
+        try
+        {
+            using var file = File.OpenHandle(path);
+            for (long done = 0; done < length;)
+            {
+                int n = RandomAccess.Read(file, new Span<byte>(bytes.Pointer + done, (int)Math.Min(1 << 30, length - done)), done);
+                if (n <= 0) throw new IOException($"{path}: the file ended at byte {done} of {length} while it was read");
+                done += n;
+            }
+            return bytes;
+        }
+        catch
+        {
+            bytes.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether the bytes live in memory marked for huge pages (<see cref="ReadIntoHugePages"/>).</summary>
+    public bool InHugePages => _hugeMapping != 0;
+
     /// <summary>Copies <paramref name="bytes"/> to native memory.</summary>
     public static PinnedBytes Copy(ReadOnlySpan<byte> bytes)
     {
@@ -56,6 +89,8 @@ internal sealed unsafe class PinnedBytes : IDisposable
         }
         if (_native != null) NativeMemory.AlignedFree(_native);
         _native = null;
+        if (_hugeMapping != 0) HugePages.Free(_hugeMapping, _hugeLength);
+        _hugeMapping = 0;
         Pointer = null;
     }
 }

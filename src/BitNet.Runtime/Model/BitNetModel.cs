@@ -1,3 +1,4 @@
+using BitNet.Runtime.Gguf;
 using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Model;
@@ -23,7 +24,7 @@ public sealed class BitNetModel : IDisposable
     /// <see cref="InvalidDataException"/>.</summary>
     public static BitNetModel Load(string path, ModelLoadOptions? options = null)
     {
-        var file = WeightSources.Open(path, options?.Progress);
+        var file = WeightSources.Open(path, options?.Progress, options?.HugePages ?? true);
         try
         {
             return new BitNetModel(path, file, ModelWeights.Load(file, options));
@@ -39,6 +40,9 @@ public sealed class BitNetModel : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether the weights were read into transparent huge pages (<see cref="ModelLoadOptions.HugePages"/>) rather than mapped.</summary>
+    public bool InHugePages => File is GgufFile { InHugePages: true };
 
     /// <summary>Bytes of weights read per decoded token (ternary codes + head), the basis of the bandwidth limit.</summary>
     public long WeightBytesPerToken

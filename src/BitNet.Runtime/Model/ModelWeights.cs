@@ -153,6 +153,14 @@ public sealed record ModelLoadOptions
     /// <summary>The kernel variant (null: <see cref="KernelSet.Default"/>, i.e. BITNET_KERNELS or the best this CPU runs).</summary>
     public KernelSet? Kernels { get; init; }
 
+    /// <summary>
+    /// Read a GGUF file into transparent huge pages instead of mapping it, where Linux offers them and the file takes at
+    /// most half of the available memory (otherwise, and elsewhere, it is mapped). Decode then takes far fewer TLB
+    /// misses: on the 2B4T shape the ternary matrices ran 8-24% faster. The cost: the load reads the whole file (a
+    /// mapping reads it on first use), and processes serving the same file no longer share its pages.
+    /// </summary>
+    public bool HugePages { get; init; } = true;
+
     /// <summary>Receives one-line progress messages of slow one-time work (repacking an HF directory's weights).</summary>
     public IProgress<string>? Progress { get; init; }
 

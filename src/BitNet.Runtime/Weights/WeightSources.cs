@@ -5,7 +5,7 @@ namespace BitNet.Runtime.Weights;
 /// <summary>Opens a model path as a weight source: a Hugging Face directory (config.json inside) or a GGUF file.</summary>
 public static class WeightSources
 {
-    public static IWeightSource Open(string path, IProgress<string>? progress = null)
+    public static IWeightSource Open(string path, IProgress<string>? progress = null, bool hugePages = false)
     {
         if (Directory.Exists(path))
         {
@@ -13,6 +13,6 @@ public static class WeightSources
                 throw new InvalidDataException($"{path}: a directory without config.json is not a Hugging Face model directory");
             return HuggingFaceDirectory.Open(path, progress);
         }
-        return GgufFile.Open(path);
+        return GgufFile.Open(path, hugePages);
     }
 }

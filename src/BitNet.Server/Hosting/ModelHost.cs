@@ -93,8 +93,10 @@ public sealed class ModelHost(IOptions<ServerOptions> options, IHostEnvironment 
         {
             Kernels = kernels,
             Head = ModelLoadOptions.ParseHead(_options.Head.Trim()),
+            HugePages = _options.HugePages,
             Progress = new LogProgress(logger),
         });
+        logger.LogInformation(_model.InHugePages ? "Weights read into transparent huge pages" : "Weights mapped from the file");
         ct.ThrowIfCancellationRequested();
         Tokenizer = TextTokenizer.FromGguf(_model.File.Metadata);
         ChatFormat = string.IsNullOrWhiteSpace(_options.ChatFormat)

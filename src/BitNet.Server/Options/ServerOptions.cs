@@ -42,7 +42,13 @@ public sealed class ServerOptions
     [Range(0, 100000)]
     public int MaxQueuedRequests { get; set; } = 64;
 
-    /// <summary>Run the forward pass a few times after loading, before /health reports ready, so the first request is not slowed by the JIT.</summary>
+    /// <summary>
+    /// Read the model file into transparent huge pages (Linux, when it takes at most half of the available memory)
+    /// instead of mapping it: batch-1 decode on the 2B4T shape ran 1.2x faster. False: always map the file.
+    /// </summary>
+    public bool HugePages { get; set; } = true;
+
+    /// <summary>Run the forward pass twice after loading, before /health reports ready, so the first request is not slowed by the JIT.</summary>
     public bool WarmUp { get; set; } = true;
 
     /// <summary>Accepted bearer keys. None configured (and no key file) = authentication off.</summary>
