@@ -34,21 +34,38 @@ public static class HugePages
         return open >= 0 && close > open ? text[(open + 1)..close] : null;
     }
 
-    /// <summary>MemAvailable of /proc/meminfo in bytes, null where there is none.</summary>
+    /// <summary>
+    /// Memory this process may still take, in bytes: MemAvailable of /proc/meminfo, or less inside a cgroup (v2) whose
+    /// memory.max leaves less (a container with a memory limit sees the host's MemAvailable); null where unknown.
+    /// </summary>
     public static long? AvailableMemory()
     {
         if (!OperatingSystem.IsLinux()) return null;
         try
         {
+            long? available = null;
             foreach (string line in File.ReadLines("/proc/meminfo"))
                 if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                    return long.Parse(line["MemAvailable:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                    available = long.Parse(line["MemAvailable:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            if (available is null) return null;
+            return CgroupRoom(ReadOrNull("/sys/fs/cgroup/memory.max"), ReadOrNull("/sys/fs/cgroup/memory.current")) is long room
+                ? Math.Min(available.Value, room)
+                : available;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
+            return null;
         }
-        return null;
     }
+
+    /// <summary>memory.max - memory.current of a cgroup, null without a limit ("max" or no files).</summary>
+    internal static long? CgroupRoom(string? max, string? current) =>
+        long.TryParse(max?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long limit)
+        && long.TryParse(current?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long used)
+            ? Math.Max(0, limit - used)
+            : null;
+
+    private static string? ReadOrNull(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
 
     /// <summary>
     /// Read rather than map: only where the OS gives huge pages on request, and only while the copy takes at most half

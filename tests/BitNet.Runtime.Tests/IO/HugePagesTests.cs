@@ -28,6 +28,14 @@ public sealed unsafe class HugePagesTests
         Assert.Equal(read, HugePages.Worthwhile(file, mode, available));
 
     [Theory]
+    [InlineData("2147483648\n", "1073741824\n", 1073741824L)]
+    [InlineData("1000", "2000", 0L)]         // over its limit already
+    [InlineData("max\n", "1073741824\n", null)] // no limit
+    [InlineData(null, null, null)]           // no cgroup v2 files
+    public void A_cgroup_limit_bounds_the_available_memory(string? max, string? current, long? room) =>
+        Assert.Equal(room, HugePages.CgroupRoom(max, current));
+
+    [Theory]
     [InlineData(1)]
     [InlineData(4096)]
     [InlineData((2 << 20) + 3)] // past one huge page
