@@ -19,7 +19,8 @@ public sealed partial class InferenceEngine
             try
             {
                 // An embedding needs every token's hidden state, so it never starts from a cached prefix.
-                var (slot, reused) = r.EmbeddingSum is null ? _slots.AcquireForPrompt(req.PromptTokens) : (_slots.AcquireAny(), 0);
+                var (slot, reused, copyFrom) = r.EmbeddingSum is null ? _slots.AcquireForPrompt(req.PromptTokens) : (_slots.AcquireAny(), 0, -1);
+                if (copyFrom >= 0) _cache.CopyPrefix(copyFrom, slot, reused); // another slot's prefix: copied, not computed
                 r.CachedTokens = reused;
                 r.Sequences.Add(NewSequence(r, 0, slot, SequenceState.Prefilling, reused));
                 for (int c = 1; c < req.Choices; c++)

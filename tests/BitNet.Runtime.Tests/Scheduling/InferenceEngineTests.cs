@@ -147,6 +147,36 @@ public sealed class InferenceEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_prompt_sharing_a_running_requests_prefix_copies_its_keys_and_values_and_answers_as_a_cold_engine()
+    {
+        const string shared = "Once upon a time there was a little girl who liked to play with her red ball in the big park";
+        using var engine = NewEngine();
+        using var cts = new CancellationTokenSource();
+        // Without stop tokens the first request runs on while the second is admitted, prefilled and finished.
+        var first = Request(shared + " every day.", maxTokens: 150, ct: cts.Token) with { StopTokens = [] };
+        Assert.True(engine.TrySubmit(first, out var running));
+        await foreach (var e in running.ReadAllAsync())
+            if (e.Kind == GenerationEventKind.PromptProcessed) break;
+
+        var second = Request(shared + " at night.", maxTokens: 16);
+        Assert.True(engine.TrySubmit(second, out var reader));
+        var (text, events) = await Collect(reader, 1);
+        int common = first.PromptTokens.AsSpan().CommonPrefixLength(second.PromptTokens);
+        Assert.True(common > 10, $"common prefix {common}");
+        Assert.Equal(common, events[^1].Usage!.CachedTokens); // every free slot was empty: the prefix came from the busy one
+        cts.Cancel();
+        GenerationEvent last = default!;
+        await foreach (var e in running.ReadAllAsync()) last = e;
+        Assert.Equal(FinishReason.Cancelled, last.Finish); // it was still running: the copy came from a busy slot
+
+        using var cold = NewEngine();
+        Assert.True(cold.TrySubmit(Request(shared + " at night.", maxTokens: 16), out var coldReader));
+        var (coldText, coldEvents) = await Collect(coldReader, 1);
+        Assert.Equal(0, coldEvents[^1].Usage!.CachedTokens);
+        Assert.Equal(coldText[0], text[0]);
+    }
+
+    [Fact]
     public async Task SeveralChoicesShareOnePrefillAndDifferBySeed()
     {
         using var engine = NewEngine();
