@@ -36,6 +36,11 @@ public static unsafe class TernaryRates
                 ModelBatch(model, i + 1 < args.Length ? int.Parse(args[++i]) : 8);
                 return 0;
             }
+            else if (args[i] == "--pages" && i + 1 < args.Length)
+            {
+                PageSizes(args[++i]);
+                return 0;
+            }
             else if (args[i] == "--peak")
             {
                 Peak();
@@ -252,6 +257,50 @@ public static unsafe class TernaryRates
                 if (pass > 0) best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
             }
         Console.WriteLine($"{kernels.Name}: {matrices.Length} ternary matrices x {tokens} tokens, one thread: {best:F1} ms per pass, {macs / best / 1e6:F1} GMAC/s");
+    }
+
+    /// <summary>
+    /// `--pages FILE`: the same model mapped (4 KB pages) and read into transparent huge pages, both in this process,
+    /// alternated over four rounds: the ternary matrices of one and of eight tokens on one thread (<see cref="ModelBatch"/>).
+    /// </summary>
+    private static void PageSizes(string file)
+    {
+        using var mapped = BitNet.Runtime.Model.BitNetModel.Load(file, new BitNet.Runtime.Model.ModelLoadOptions { HugePages = false });
+        using var read = BitNet.Runtime.Model.BitNetModel.Load(file, new BitNet.Runtime.Model.ModelLoadOptions { HugePages = true });
+        if (!read.InHugePages) Console.WriteLine("this system offers no transparent huge pages for the file: both loads are mapped");
+        using var q8Small = mapped.Weights.Head is FloatMatrix h0 ? new Q8RowMatrix(h0, hugePages: false) : null;
+        using var q8Huge = read.Weights.Head is FloatMatrix h1 ? new Q8RowMatrix(h1, hugePages: true) : null;
+        for (int round = 0; round < 4; round++)
+        {
+            foreach (int tokens in new[] { 1, 8 })
+            {
+                Console.Write("mapped:     "); ModelBatch(mapped, tokens);
+                Console.Write("huge pages: "); ModelBatch(read, tokens);
+            }
+            Console.WriteLine($"head {mapped.Weights.Head.FormatName}, 1 token, one thread: mapped {HeadPass(mapped.Weights.Kernels, mapped.Weights.Head):F1} ms, " +
+                $"huge pages {HeadPass(read.Weights.Kernels, read.Weights.Head):F1} ms");
+            if (q8Small is not null && q8Huge is not null)
+                Console.WriteLine($"head Q8_0, 1 token, one thread: 4 KB pages {HeadPass(mapped.Weights.Kernels, q8Small):F1} ms, huge pages {HeadPass(read.Weights.Kernels, q8Huge):F1} ms");
+        }
+    }
+
+    /// <summary>The fastest of five single-token passes over a head's rows, ms.</summary>
+    private static double HeadPass(KernelSet kernels, IRowMatrix head)
+    {
+        var rng = new Random(3);
+        var x = new float[head.K];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);
+        var y = new float[head.N];
+        var scratch = new float[head.K];
+        double best = double.MaxValue;
+        fixed (float* xp = x) fixed (float* yp = y)
+            for (int pass = 0; pass < 6; pass++)
+            {
+                var sw = Stopwatch.StartNew();
+                head.MatMul(kernels, head.Prepare(xp, 1, head.K, null), xp, 1, head.K, yp, head.N, 0, head.N, scratch);
+                if (pass > 0) best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+            }
+        return best;
     }
 
     /// <summary>

@@ -32,14 +32,15 @@ public sealed unsafe class Q8RowMatrix : IRowMatrix, IDisposable
 
     [ThreadStatic] private static Q8Activations? t_activations;
 
-    /// <summary>Requantizes every row of <paramref name="source"/> (decoded through its own reference decoder).</summary>
-    public Q8RowMatrix(FloatMatrix source)
+    /// <summary>Requantizes every row of <paramref name="source"/> (decoded through its own reference decoder); the codes go in
+    /// transparent huge pages where they are large enough and <paramref name="hugePages"/> allows (see <see cref="NativeBuffer{T}"/>).</summary>
+    public Q8RowMatrix(FloatMatrix source, bool hugePages = true)
     {
         if (source.K % Block != 0) throw new InvalidDataException($"tensor '{source.Name}': {source.K} columns are not a multiple of {Block}");
         Name = source.Name;
         K = source.K;
         N = source.N;
-        _codes = new NativeBuffer<sbyte>((long)N * K, zero: false);
+        _codes = new NativeBuffer<sbyte>((long)N * K, zero: false, hugePages);
         _scales = new NativeBuffer<float>((long)N * (K / Block), zero: false);
         var row = new float[K];
         var plain = new sbyte[K];

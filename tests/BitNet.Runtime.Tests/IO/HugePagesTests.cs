@@ -60,6 +60,24 @@ public sealed unsafe class HugePagesTests
     }
 
     [Fact]
+    public void A_large_buffer_asked_for_huge_pages_gets_them_zeroed_and_a_small_one_does_not()
+    {
+        bool offered = HugePages.TransparentMode() is "always" or "madvise";
+        using (var large = new BitNet.Runtime.Kernels.NativeBuffer<long>(BitNet.Runtime.Kernels.NativeBuffer<long>.MinHugePageBytes / 8 + 3, hugePages: true))
+        {
+            Assert.Equal(offered, large.InHugePages);
+            Assert.Equal(0, (long)large.Pointer % 64);
+            long* p = large.Pointer;
+            for (long i = 0; i < large.Length; i += 4099) Assert.Equal(0, p[i]);
+            Assert.Equal(0, p[large.Length - 1]);
+            p[large.Length - 1] = 42; // writable to its last element
+            Assert.Equal(42, p[large.Length - 1]);
+        }
+        using var small = new BitNet.Runtime.Kernels.NativeBuffer<byte>(1 << 20, hugePages: true);
+        Assert.False(small.InHugePages);
+    }
+
+    [Fact]
     public void A_file_shorter_than_expected_is_an_error_naming_it()
     {
         string path = Path.GetTempFileName();
