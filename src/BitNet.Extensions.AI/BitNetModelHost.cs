@@ -9,7 +9,7 @@ using BitNet.Runtime.Tokenization;
 namespace BitNet.Extensions.AI;
 
 /// <summary>
-/// A BitNet model loaded in this process: the memory-mapped weights, the tokenizer, one <see cref="InferenceEngine"/>
+/// A BitNet model loaded in this process: the weights (read into huge pages or mapped), the tokenizer, one <see cref="InferenceEngine"/>
 /// (its own thread batches every caller into each forward pass) and the two clients over it, <see cref="ChatClient"/>
 /// and <see cref="EmbeddingGenerator"/>. Dispose it to stop the
 /// engine and unmap the model; clients handed out stop working then.

@@ -3,7 +3,7 @@ using BitNet.Runtime.Weights;
 
 namespace BitNet.Runtime.Model;
 
-/// <summary>A loaded model: its open weight source (a memory-mapped GGUF file or Hugging Face directory) and the weights
+/// <summary>A loaded model: its open weight source (a GGUF file, mapped or read into huge pages, or a Hugging Face directory) and the weights
 /// bound to it.</summary>
 public sealed class BitNetModel : IDisposable
 {
