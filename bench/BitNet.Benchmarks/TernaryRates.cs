@@ -261,14 +261,15 @@ public static unsafe class TernaryRates
 
     /// <summary>
     /// `--pages FILE`: the same model mapped (4 KB pages) and read into transparent huge pages, both in this process,
-    /// alternated over four rounds: the ternary matrices of one and of eight tokens on one thread (<see cref="ModelBatch"/>).
+    /// alternated over four rounds: the ternary matrices of one and of eight tokens on one thread (<see cref="ModelBatch"/>),
+    /// then one token through the file's head and through an 8-bit head in 4 KB and in huge pages.
     /// </summary>
     private static void PageSizes(string file)
     {
         using var mapped = BitNet.Runtime.Model.BitNetModel.Load(file, new BitNet.Runtime.Model.ModelLoadOptions { HugePages = false });
         using var read = BitNet.Runtime.Model.BitNetModel.Load(file, new BitNet.Runtime.Model.ModelLoadOptions { HugePages = true });
         if (!read.InHugePages) Console.WriteLine("this system offers no transparent huge pages for the file: both loads are mapped");
-        using var q8Small = mapped.Weights.Head is FloatMatrix h0 ? new Q8RowMatrix(h0, hugePages: false) : null;
+        using var q8Mapped = mapped.Weights.Head is FloatMatrix h0 ? new Q8RowMatrix(h0, hugePages: false) : null;
         using var q8Huge = read.Weights.Head is FloatMatrix h1 ? new Q8RowMatrix(h1, hugePages: true) : null;
         for (int round = 0; round < 4; round++)
         {
@@ -279,8 +280,8 @@ public static unsafe class TernaryRates
             }
             Console.WriteLine($"head {mapped.Weights.Head.FormatName}, 1 token, one thread: mapped {HeadPass(mapped.Weights.Kernels, mapped.Weights.Head):F1} ms, " +
                 $"huge pages {HeadPass(read.Weights.Kernels, read.Weights.Head):F1} ms");
-            if (q8Small is not null && q8Huge is not null)
-                Console.WriteLine($"head Q8_0, 1 token, one thread: 4 KB pages {HeadPass(mapped.Weights.Kernels, q8Small):F1} ms, huge pages {HeadPass(read.Weights.Kernels, q8Huge):F1} ms");
+            if (q8Mapped is not null && q8Huge is not null)
+                Console.WriteLine($"head Q8_0, 1 token, one thread: 4 KB pages {HeadPass(mapped.Weights.Kernels, q8Mapped):F1} ms, huge pages {HeadPass(read.Weights.Kernels, q8Huge):F1} ms");
         }
     }
 

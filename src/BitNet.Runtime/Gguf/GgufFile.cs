@@ -6,8 +6,9 @@ namespace BitNet.Runtime.Gguf;
 
 /// <summary>
 /// A GGUF file (v2 or v3), memory-mapped read-only or read once into huge pages. Tensor data is never copied again:
-/// <see cref="GetTensorData"/> returns a view into those bytes. Every count, length and offset in the header is checked against the file size before it
-/// is used, so a truncated or hostile file fails with an <see cref="InvalidDataException"/> that names the field.
+/// <see cref="GetTensorData"/> returns a view into those bytes. Every count, length and offset in the header is checked
+/// against the file size before it is used, so a truncated or hostile file fails with an
+/// <see cref="InvalidDataException"/> that names the field.
 /// </summary>
 public sealed unsafe class GgufFile : IWeightSource
 {

@@ -6,10 +6,9 @@ namespace BitNet.Runtime.IO;
 /// <summary>
 /// Whether a model file is worth reading into transparent huge pages instead of being mapped. Decode reads every
 /// weight once per token, so with 4 KB pages a 1.2 GB model touches 300,000 pages per token, far more than the TLB
-/// holds: each page costs a page walk. In 2 MB pages that is 600. On the 2B4T shape, one thread, the ternary matrices
-/// of one token ran 12-24% faster from 2 MB pages than from the mapping (alternated in one process, four rounds), and
-/// eight tokens 8-15% (three of four rounds). Linux maps files in 4 KB pages, but gives anonymous memory marked
-/// <c>MADV_HUGEPAGE</c> 2 MB pages, so the file is read into such memory.
+/// holds: each page costs a page walk. In 2 MB pages that is 600 (batch-1 decode on the 2B4T shape: README,
+/// Benchmarks). Linux maps files in 4 KB pages, but gives anonymous memory marked <c>MADV_HUGEPAGE</c> 2 MB pages, so
+/// the file is read into such memory.
 /// </summary>
 public static class HugePages
 {
@@ -27,6 +26,9 @@ public static class HugePages
         }
     }
 
+    /// <summary>Whether the kernel gives huge pages to memory that asks for them (THP mode "always" or "madvise").</summary>
+    public static bool Offered(string? mode) => mode is "always" or "madvise";
+
     /// <summary>The bracketed choice of a sysfs list: "always [madvise] never" is "madvise".</summary>
     internal static string? ParseMode(string text)
     {
@@ -40,22 +42,32 @@ public static class HugePages
     /// </summary>
     public static long? AvailableMemory()
     {
-        if (!OperatingSystem.IsLinux()) return null;
+        if (!OperatingSystem.IsLinux() || Kilobytes("/proc/meminfo", "MemAvailable:") is not long available) return null;
         try
         {
-            long? available = null;
-            foreach (string line in File.ReadLines("/proc/meminfo"))
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                    available = long.Parse(line["MemAvailable:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-            if (available is null) return null;
             return CgroupRoom(ReadOrNull("/sys/fs/cgroup/memory.max"), ReadOrNull("/sys/fs/cgroup/memory.current")) is long room
-                ? Math.Min(available.Value, room)
+                ? Math.Min(available, room)
                 : available;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return available;
+        }
+    }
+
+    /// <summary>The "Key:   N kB" line of a /proc file, in bytes; null where the file or the key is missing.</summary>
+    private static long? Kilobytes(string path, string key)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines(path))
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                    return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
-            return null;
         }
+        return null;
     }
 
     /// <summary>memory.max - memory.current of a cgroup, null without a limit ("max" or no files).</summary>
@@ -73,7 +85,7 @@ public static class HugePages
     /// cannot (without swap), so on a machine the model barely fits (a Raspberry Pi with a large model) it stays mapped.
     /// </summary>
     internal static bool Worthwhile(long fileBytes, string? mode, long? availableBytes) =>
-        mode is "always" or "madvise" && availableBytes is long available && fileBytes <= available / 2;
+        Offered(mode) && availableBytes is long available && fileBytes <= available / 2;
 
     // Linux (x86-64 and arm64 share these values).
     private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 0x02, MapAnonymous = 0x20, MadvHugePage = 14;
@@ -108,18 +120,6 @@ public static class HugePages
     internal static void Free(nint mapping, nuint length) => munmap(mapping, length);
 
     /// <summary>The process's anonymous memory in huge pages (AnonHugePages of /proc/self/smaps_rollup), null where unknown.</summary>
-    public static long? ProcessAnonymousHugeBytes()
-    {
-        if (!OperatingSystem.IsLinux()) return null;
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/smaps_rollup"))
-                if (line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
-                    return long.Parse(line["AnonHugePages:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-        }
-        return null;
-    }
+    public static long? ProcessAnonymousHugeBytes() =>
+        OperatingSystem.IsLinux() ? Kilobytes("/proc/self/smaps_rollup", "AnonHugePages:") : null;
 }

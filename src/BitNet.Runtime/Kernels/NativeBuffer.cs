@@ -9,7 +9,7 @@ namespace BitNet.Runtime.Kernels;
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
     /// <param name="hugePages">
-    /// Weights streamed once per token (the 8-bit head): from <see cref="MinHugePageBytes"/> up, where Linux offers
+    /// Weights streamed once per token (the 8-bit head; the bandwidth probe that measures them): from <see cref="MinHugePageBytes"/> up, where Linux offers
     /// transparent huge pages, the buffer is anonymous memory marked for them, which a token's pass reads with far
     /// fewer TLB misses (see <see cref="IO.HugePages"/>). Smaller buffers would waste most of their last 2 MB page.
     /// </param>
@@ -18,7 +18,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         nuint bytes = (nuint)Math.Max(1, length * sizeof(T));
-        if (hugePages && (long)bytes >= MinHugePageBytes && IO.HugePages.TransparentMode() is "always" or "madvise"
+        if (hugePages && (long)bytes >= MinHugePageBytes && IO.HugePages.Offered(IO.HugePages.TransparentMode())
             && IO.HugePages.Allocate((long)bytes) is { } region)
         {
             (_mapping, _mappingLength, _address) = region; // anonymous memory is zero already

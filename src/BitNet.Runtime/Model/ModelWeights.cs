@@ -156,9 +156,9 @@ public sealed record ModelLoadOptions
     /// <summary>
     /// Read a GGUF file into transparent huge pages instead of mapping it, where Linux offers them and the file takes at
     /// most half of the available memory (otherwise, and elsewhere, it is mapped); an 8-bit head requantized at load
-    /// goes in huge pages too. Decode then takes far fewer TLB
-    /// misses: on the 2B4T shape the ternary matrices ran 8-24% faster. The cost: the load reads the whole file (a
-    /// mapping reads it on first use), and processes serving the same file no longer share its pages.
+    /// goes in huge pages too. Decode then takes far fewer TLB misses (batch-1 decode on the 2B4T shape: README,
+    /// Benchmarks). The cost: the load reads the whole file (a mapping reads it on first use), and processes serving the
+    /// same file no longer share its pages.
     /// </summary>
     public bool HugePages { get; init; } = true;
 
