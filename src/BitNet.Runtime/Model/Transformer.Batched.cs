@@ -15,7 +15,7 @@ public sealed unsafe partial class Transformer
     /// <summary>Tokens from which the per-token steps are split across the threads.</summary>
     private const int ParallelTokens = 2;
 
-    private enum Stage { Norm, Quantize, Lanes, Gate, Add }
+    private enum Stage { Norm, Quantize, NormQuantize, Lanes, Gate, Add }
 
     /// <summary>One per-token step over a range of tokens (or, for the elementwise steps, of float chunks).</summary>
     private sealed class StageWork(Transformer owner) : IParallelWork
@@ -38,6 +38,13 @@ public sealed unsafe partial class Transformer
                     break;
                 case Stage.Quantize:
                     o._s.Act.QuantizeToken(o._w.Kernels, X + (long)index * Stride, index);
+                    break;
+                case Stage.NormQuantize:
+                    // One item per token: the normed row is quantized while it is still in L1, and one pool run
+                    // replaces two (each run's dispatch costs more than a decode token's norm).
+                    float* y = Y + (long)index * Stride;
+                    o.RmsNormRow(X + (long)index * Stride, y, Width, Weight!);
+                    o._s.Act.QuantizeToken(o._w.Kernels, y, index);
                     break;
                 case Stage.Lanes:
                     o._s.Act.BuildLaneTile(index);

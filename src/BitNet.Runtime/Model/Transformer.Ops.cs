@@ -32,8 +32,25 @@ public sealed unsafe partial class Transformer
             Quantize(x, tokens, width);
             return;
         }
-        RmsNorm(x, _s.Xn, tokens, width, width, subNorm);
-        Quantize(_s.Xn, tokens, width);
+        NormAndQuantize(x, _s.Xn, tokens, width, subNorm);
+    }
+
+    /// <summary>y = rmsnorm(x) * weight, then y to int8: for several tokens, both in one parallel stage (the same operations per token as <see cref="RmsNorm"/> then <see cref="Quantize"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void NormAndQuantize(float* x, float* y, int tokens, int width, float[] weight)
+    {
+        if (tokens < ParallelTokens || _pool.ThreadCount == 1)
+        {
+            RmsNorm(x, y, tokens, width, width, weight);
+            Quantize(y, tokens, width);
+            return;
+        }
+        long start = Stamp();
+        var act = _s.Act;
+        act.Prepare(tokens, width);
+        RunStage(Stage.NormQuantize, x, y, tokens, width: width, stride: width, weight: weight);
+        RunStage(Stage.Lanes, null, null, act.LaneTiles);
+        Record(ForwardProfile.Stage.ActivationQuant, start);
     }
 
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)

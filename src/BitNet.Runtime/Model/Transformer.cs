@@ -65,8 +65,7 @@ public sealed unsafe partial class Transformer : IDisposable
         {
             var L = _w.Layers[l];
             // attention: h = rmsnorm(x)*attn_norm -> int8 once for q, k, v
-            RmsNorm(s.X, s.Xn, T, d, d, L.AttnNorm);                               // xn   [T, d]
-            Quantize(s.Xn, T, d);                                                  // act  [T, d] int8
+            NormAndQuantize(s.X, s.Xn, T, d, L.AttnNorm);                          // xn [T, d] -> act [T, d] int8
             MatMul(L.Q, s.Q, qd, L.K, s.K, kvd, L.V, s.V, kvd);                    // q [T, qd], k v [T, kvd]
             Rope(s.Q, T, qd, _c.Heads);
             Rope(s.K, T, kvd, _c.KvHeads);
@@ -77,8 +76,7 @@ public sealed unsafe partial class Transformer : IDisposable
             Add(s.X, s.Tmp, T * d);                                                // x += Wo a
 
             // feed-forward: f = act(gate) * up, SubLN, down
-            RmsNorm(s.X, s.Xn, T, d, d, L.FfnNorm);
-            Quantize(s.Xn, T, d);
+            NormAndQuantize(s.X, s.Xn, T, d, L.FfnNorm);
             MatMul(L.Gate, s.Gate, ff, L.Up, s.Up, ff);                            // gate, up [T, ff]
             GatedActivation(s.Gate, s.Up, T * ff);                                 // gate = act(gate) * up
             SubNormAndQuantize(s.Gate, L.FfnSubNorm, T, ff);                       // SubLN (bitnet*) -> act [T, ff]
