@@ -15,7 +15,7 @@ public sealed unsafe partial class Transformer
     /// <summary>Tokens from which the per-token steps are split across the threads.</summary>
     private const int ParallelTokens = 2;
 
-    private enum Stage { Norm, Quantize, NormQuantize, Lanes, Gate, Add }
+    private enum Stage { Quantize, NormQuantize, Lanes, Gate, Add }
 
     /// <summary>One per-token step over a range of tokens (or, for the elementwise steps, of float chunks).</summary>
     private sealed class StageWork(Transformer owner) : IParallelWork
@@ -33,9 +33,6 @@ public sealed unsafe partial class Transformer
             var o = owner;
             switch (Stage)
             {
-                case Stage.Norm:
-                    o.RmsNormRow(X + (long)index * Stride, Y + (long)index * Stride, Width, Weight!);
-                    break;
                 case Stage.Quantize:
                     o._s.Act.QuantizeToken(o._w.Kernels, X + (long)index * Stride, index);
                     break;

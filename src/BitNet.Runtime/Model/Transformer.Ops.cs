@@ -53,12 +53,11 @@ public sealed unsafe partial class Transformer
         Record(ForwardProfile.Stage.ActivationQuant, start);
     }
 
+    /// <summary>On the calling thread: one token, or one thread (several tokens go through <see cref="NormAndQuantize"/>).</summary>
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
     {
         long start = Stamp();
-        if (tokens < ParallelTokens || _pool.ThreadCount == 1)
-            for (int t = 0; t < tokens; t++) RmsNormRow(x + (long)t * stride, y + (long)t * stride, n, weight);
-        else RunStage(Stage.Norm, x, y, tokens, width: n, stride: stride, weight: weight);
+        for (int t = 0; t < tokens; t++) RmsNormRow(x + (long)t * stride, y + (long)t * stride, n, weight);
         Record(ForwardProfile.Stage.Norms, start);
     }
 
