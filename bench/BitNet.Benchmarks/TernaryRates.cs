@@ -158,7 +158,8 @@ public static unsafe class TernaryRates
     {
         var ex = m.Exceptions;
         Console.WriteLine($"{m.Name}: {m.K} x {m.N}, {ex?.Count.ToString() ?? "no"} zero/subnormal exceptions");
-        if (ex is null || !AvxVnniIsa.IsSupported) return;
+        if (ex is null || !Avx2Isa.IsSupported) return;
+        bool vnni = AvxVnniIsa.IsSupported;
         foreach (int tokens in new[] { 1, 4, 8 })
         {
             var rng = new Random(2);
@@ -170,6 +171,7 @@ public static unsafe class TernaryRates
             (string Name, HalfWidening Widening, Action<nint, nint> Run)[] drivers =
             [
                 ("rows AVX2 rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfRowByRow<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
+                ("rows AVX2 finite", HalfWidening.Finite, (xp, yp) => RowKernels.HalfRowByRow<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Finite)),
                 ("rows finite", HalfWidening.Finite, (xp, yp) => RowKernels.HalfRowByRow<AvxVnniIsa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Finite)),
                 ("rows rebias", HalfWidening.Rebias, (xp, yp) => RowKernels.HalfRowByRow<AvxVnniIsa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Rebias)),
                 ("blocks AVX2 finite", HalfWidening.Finite, (xp, yp) => RowKernels.HalfBlocks<Avx2Isa>(rows, k, (float*)xp, tokens, k, (float*)yp, n, 0, n, HalfWidening.Finite)),
@@ -183,6 +185,7 @@ public static unsafe class TernaryRates
                     for (int c = 0; c < drivers.Length; c++)
                     {
                         if (tokens == 1 && drivers[c].Name.StartsWith("blocks", StringComparison.Ordinal)) continue;
+                        if (!vnni && !drivers[c].Name.Contains("AVX2", StringComparison.Ordinal)) continue;
                         var sw = Stopwatch.StartNew();
                         drivers[c].Run((nint)xp, (nint)yp);
                         if (drivers[c].Widening == HalfWidening.Rebias) ex.Correct(xp, tokens, k, yp, n, 0, n);
@@ -310,8 +313,22 @@ public static unsafe class TernaryRates
     /// </summary>
     private static void Peak()
     {
-        if (!AvxVnni.IsSupported || !Avx512F.IsSupported) return;
         const long n = 100_000_000;
+        if (!AvxVnni.IsSupported || !Avx512F.IsSupported)
+        {
+            if (!Avx2.IsSupported || !Fma.IsSupported) return;
+            for (int round = 0; round < 3; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                var d = MaddubsChains(n);
+                double mb = 12.0 * n / sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                var f = FmaChains256(n);
+                double fma = 12.0 * n / sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"vpmaddubsw+vpaddw ymm {mb / 1e9:F2} G/s = {mb * 32 / 1e9:F0} GMAC/s; FMA ymm {fma / 1e9:F2} G/s = {fma * 8 / 1e9:F0} GMAC/s (checksums {d}, {f})");
+            }
+            return;
+        }
         for (int round = 0; round < 3; round++)
         {
             var sw = Stopwatch.StartNew();
@@ -343,6 +360,41 @@ public static unsafe class TernaryRates
         return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
+    /// <summary>The AVX2 byte-dot ceiling: 12 independent int16 chains of maddubs + add (fed by the chain itself, so the JIT cannot hoist the product).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int MaddubsChains(long n)
+    {
+        Vector256<short> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector256<short> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        var v = Vector256.Create((sbyte)1);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(a0.AsByte(), v)); a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(a1.AsByte(), v));
+            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(a2.AsByte(), v)); a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(a3.AsByte(), v));
+            a4 = Avx2.Add(a4, Avx2.MultiplyAddAdjacent(a4.AsByte(), v)); a5 = Avx2.Add(a5, Avx2.MultiplyAddAdjacent(a5.AsByte(), v));
+            a6 = Avx2.Add(a6, Avx2.MultiplyAddAdjacent(a6.AsByte(), v)); a7 = Avx2.Add(a7, Avx2.MultiplyAddAdjacent(a7.AsByte(), v));
+            a8 = Avx2.Add(a8, Avx2.MultiplyAddAdjacent(a8.AsByte(), v)); a9 = Avx2.Add(a9, Avx2.MultiplyAddAdjacent(a9.AsByte(), v));
+            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(a10.AsByte(), v)); a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(a11.AsByte(), v));
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains256(long n)
+    {
+        var a0 = Vector256.Create(1f); Vector256<float> a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        var m = Vector256.Create(0.9999f);
+        var c = Vector256.Create(0.0001f);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Fma.MultiplyAdd(a0, m, c); a1 = Fma.MultiplyAdd(a1, m, c); a2 = Fma.MultiplyAdd(a2, m, c);
+            a3 = Fma.MultiplyAdd(a3, m, c); a4 = Fma.MultiplyAdd(a4, m, c); a5 = Fma.MultiplyAdd(a5, m, c);
+            a6 = Fma.MultiplyAdd(a6, m, c); a7 = Fma.MultiplyAdd(a7, m, c); a8 = Fma.MultiplyAdd(a8, m, c);
+            a9 = Fma.MultiplyAdd(a9, m, c); a10 = Fma.MultiplyAdd(a10, m, c); a11 = Fma.MultiplyAdd(a11, m, c);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float FmaChains(long n)
     {
@@ -362,7 +414,8 @@ public static unsafe class TernaryRates
     /// <summary>`--half-tiles`: the 512-bit F16 head tiles in L1 (2 rows, 8 tokens, 512 columns), 2 x 4 twice against 2 x 8, alternated.</summary>
     private static void HalfTileRates()
     {
-        if (!Avx512HalfTiles.IsSupported) return;
+        if (!Avx2Isa.IsSupported) return;
+        bool zmm = Avx512HalfTiles.IsSupported;
         const int k = 512;
         var rng = new Random(5);
         using var rows = new NativeBuffer<ushort>(2 * k);
@@ -380,7 +433,14 @@ public static unsafe class TernaryRates
                 Avx512HalfTiles.Tile2x4(a, b, xp + 4 * k, xp + 5 * k, xp + 6 * k, xp + 7 * k, 0, k, ap + 32, a, b, HalfWidening.Rebias);
             }),
             ("2 x 8", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Avx512HalfTiles.Tile2x8(a, b, xp, k, 0, k, ap, a, b, HalfWidening.Rebias)),
+            ("AVX2 2 x 4 twice", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+            {
+                Avx2Isa.HalfTile2x4(a, b, xp, xp + k, xp + 2 * k, xp + 3 * k, 0, k, ap, a, b, HalfWidening.Rebias);
+                Avx2Isa.HalfTile2x4(a, b, xp + 4 * k, xp + 5 * k, xp + 6 * k, xp + 7 * k, 0, k, ap + 32, a, b, HalfWidening.Rebias);
+            }),
+            ("AVX2 2 x 8", [MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Avx2Isa.HalfTile2x8(a, b, xp, k, 0, k, ap, a, b, HalfWidening.Rebias)),
         ];
+        if (!zmm) tiles = tiles[2..];
         var best = new double[tiles.Length];
         Array.Fill(best, double.MaxValue);
         for (int round = 0; round < 8; round++)

@@ -173,40 +173,43 @@ public static unsafe class KernelSelfTest
     private static Row HalfRows(KernelSet v)
     {
         var tally = new Tally(v.Name, "F16 rows");
-        // 19 rows: two blocks of the batched driver plus a 3-row tail (an odd row pair); K = 1000: a partial chunk.
-        foreach (int k in new[] { 8, 13, 64, 1000, 2560 })
+        // 19 rows: two blocks of the batched driver plus a 3-row tail (an odd row pair); K = 1000 and 1016: a partial
+        // chunk whose columns end 8 and 24 past a multiple of 32 (the 8-token tiles' tails). Every widening, every shape.
+        foreach (int k in new[] { 8, 13, 64, 1000, 1016, 2560 })
         {
             foreach (int tokens in new[] { 1, 2, 3, 4, 5, 8, 9, 17 })
             {
-                int n = k == 1000 ? 19 : 5;
-                var rng = new Random(k * 100 + tokens);
-                var rows = new ushort[n * k];
-                var x = new float[tokens * k];
-                for (int i = 0; i < rows.Length; i++) rows[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
-                // Zeros and subnormals of both signs, which the rebiasing widening gets wrong and its exceptions correct.
-                for (int i = 0; i < rows.Length; i += 97) rows[i] = (ushort)(rng.Next(2) << 15 | rng.Next(0x400));
-                for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-                var y = new float[tokens * n];
-                int mode = (k + tokens) % 3; // every widening over the shapes: exact, finite, rebiased + exceptions
-                fixed (ushort* rp = rows) fixed (float* xp = x) fixed (float* yp = y)
+                for (int mode = 0; mode < 3; mode++) // exact, finite, rebiased + exceptions
                 {
-                    var exceptions = mode == 2 ? HalfExceptions.Scan(rp, k, n, long.MaxValue).Exceptions : null;
-                    v.HalfRows(rp, k, xp, tokens, k, yp, n, 0, n, finite: mode == 1, exceptions);
-                }
-                double worst = 0;
-                for (int t = 0; t < tokens; t++)
-                    for (int r = 0; r < n; r++)
+                    int n = k >= 1000 && k < 2000 ? 19 : 5;
+                    var rng = new Random(k * 100 + tokens * 3 + mode);
+                    var rows = new ushort[n * k];
+                    var x = new float[tokens * k];
+                    for (int i = 0; i < rows.Length; i++) rows[i] = BitConverter.HalfToUInt16Bits((Half)(rng.NextDouble() * 4 - 2));
+                    // Zeros and subnormals of both signs, which the rebiasing widening gets wrong and its exceptions correct.
+                    for (int i = 0; i < rows.Length; i += 97) rows[i] = (ushort)(rng.Next(2) << 15 | rng.Next(0x400));
+                    for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+                    var y = new float[tokens * n];
+                    fixed (ushort* rp = rows) fixed (float* xp = x) fixed (float* yp = y)
                     {
-                        double exact = 0, magnitude = 0;
-                        for (int i = 0; i < k; i++)
-                        {
-                            double term = (double)BitConverter.UInt16BitsToHalf(rows[r * k + i]) * x[t * k + i];
-                            exact += term;
-                            magnitude += Math.Abs(term);
-                        }
-                        worst = Math.Max(worst, Math.Abs(y[t * n + r] - exact) / Math.Max(magnitude, 1e-30));
+                        var exceptions = mode == 2 ? HalfExceptions.Scan(rp, k, n, long.MaxValue).Exceptions : null;
+                        v.HalfRows(rp, k, xp, tokens, k, yp, n, 0, n, finite: mode == 1, exceptions);
                     }
-                tally.Add(worst, worst <= FloatTolerance, $"K={k} tokens={tokens} widening={(Kernels.HalfWidening)mode}");
+                    double worst = 0;
+                    for (int t = 0; t < tokens; t++)
+                        for (int r = 0; r < n; r++)
+                        {
+                            double exact = 0, magnitude = 0;
+                            for (int i = 0; i < k; i++)
+                            {
+                                double term = (double)BitConverter.UInt16BitsToHalf(rows[r * k + i]) * x[t * k + i];
+                                exact += term;
+                                magnitude += Math.Abs(term);
+                            }
+                            worst = Math.Max(worst, Math.Abs(y[t * n + r] - exact) / Math.Max(magnitude, 1e-30));
+                        }
+                    tally.Add(worst, worst <= FloatTolerance, $"K={k} tokens={tokens} widening={(Kernels.HalfWidening)mode}");
+                }
             }
         }
         return tally.Row;

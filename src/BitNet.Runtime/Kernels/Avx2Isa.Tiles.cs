@@ -52,6 +52,80 @@ internal unsafe partial struct Avx2Isa
         Avx.Store(acc + 64, c10); Avx.Store(acc + 72, c11); Avx.Store(acc + 80, c12); Avx.Store(acc + 88, c13);
     }
 
+    public static bool HalfTiles8 => true;
+
+    /// <summary>
+    /// Two rows against eight tokens, one row at a time (<see cref="HalfRow8{TW}"/>) over whole 32-column groups, the
+    /// rest by <see cref="HalfTile2x4"/>. Against two 2 x 4 tiles, each widened vector serves eight multiply-adds instead
+    /// of four and each group of 16 halves takes one load (the widening's integer work competed with the FMAs for the
+    /// vector ports).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
+        HalfWidening widening)
+    {
+        int j32 = j0 + (j1 - j0) / 32 * 32;
+        if (widening == HalfWidening.Rebias) { HalfRow8<Rebias>(a, x, xStride, j0, j32, acc, pa); HalfRow8<Rebias>(b, x, xStride, j0, j32, acc + 64, pb); }
+        else if (widening == HalfWidening.Finite) { HalfRow8<Finite>(a, x, xStride, j0, j32, acc, pa); HalfRow8<Finite>(b, x, xStride, j0, j32, acc + 64, pb); }
+        else { HalfRow8<Exact>(a, x, xStride, j0, j32, acc, pa); HalfRow8<Exact>(b, x, xStride, j0, j32, acc + 64, pb); }
+        if (j32 == j1) return;
+        HalfTile2x4(a, b, x, x + xStride, x + 2 * xStride, x + 3 * xStride, j32, j1, acc, pa, pb, widening);
+        float* x4 = x + 4 * xStride;
+        HalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j32, j1, acc + 32, a, b, widening);
+    }
+
+    /// <summary>
+    /// One row against eight tokens over [j0, j1) (a multiple of 32), acc[t * 8 + lane]. A 32-byte load holds 16 halves,
+    /// widened as two vectors by one permute, two unpacks against zero and the widening's shift; lane l sums columns
+    /// 8n + l in order, as in <see cref="HalfTile2x4"/>, so the sums are the same to the bit. One prefetch per 32
+    /// columns, the line at pa + j, as <see cref="HalfTile2x4"/> does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void HalfRow8<TW>(ushort* a, float* x, long xStride, int j0, int j1, float* acc, ushort* pa) where TW : struct, IWidening
+    {
+        var c0 = Avx.LoadVector256(acc); var c1 = Avx.LoadVector256(acc + 8);
+        var c2 = Avx.LoadVector256(acc + 16); var c3 = Avx.LoadVector256(acc + 24);
+        var c4 = Avx.LoadVector256(acc + 32); var c5 = Avx.LoadVector256(acc + 40);
+        var c6 = Avx.LoadVector256(acc + 48); var c7 = Avx.LoadVector256(acc + 56);
+        float* x0 = x + j0, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        nint d4 = 4 * (nint)xStride;                 // tokens 4..7 as x0..x3 + d4
+        for (int j = j0; j < j1; j += 32, x0 += 32, x1 += 32, x2 += 32, x3 += 32)
+        {
+            Sse.Prefetch1(pa + j);
+            var r = Halves16(a + j);
+            var h = TW.WidenHigh(Avx2.UnpackLow(Vector256<short>.Zero, r).AsInt32());
+            Fma8(h, x0, x1, x2, x3, d4, ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+            h = TW.WidenHigh(Avx2.UnpackHigh(Vector256<short>.Zero, r).AsInt32());
+            Fma8(h, x0 + 8, x1 + 8, x2 + 8, x3 + 8, d4, ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+            r = Halves16(a + j + 16);
+            h = TW.WidenHigh(Avx2.UnpackLow(Vector256<short>.Zero, r).AsInt32());
+            Fma8(h, x0 + 16, x1 + 16, x2 + 16, x3 + 16, d4, ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+            h = TW.WidenHigh(Avx2.UnpackHigh(Vector256<short>.Zero, r).AsInt32());
+            Fma8(h, x0 + 24, x1 + 24, x2 + 24, x3 + 24, d4, ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+        }
+        Avx.Store(acc, c0); Avx.Store(acc + 8, c1); Avx.Store(acc + 16, c2); Avx.Store(acc + 24, c3);
+        Avx.Store(acc + 32, c4); Avx.Store(acc + 40, c5); Avx.Store(acc + 48, c6); Avx.Store(acc + 56, c7);
+    }
+
+    /// <summary>
+    /// 16 halves with their 64-bit quarters in the order 0, 2, 1, 3, so that unpacking the 16-bit lanes against zero gives
+    /// columns 0-7 (low halves of both 128-bit lanes) and 8-15 (high halves).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Halves16(ushort* p) => Avx2.Permute4x64(Avx.LoadVector256((long*)p), 0b11_01_10_00).AsInt16();
+
+    /// <summary>Eight tokens' accumulators gain h times their activations: x0..x3 and x0..x3 + d4 for tokens 4..7.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma8(Vector256<float> h, float* x0, float* x1, float* x2, float* x3, nint d4,
+        ref Vector256<float> c0, ref Vector256<float> c1, ref Vector256<float> c2, ref Vector256<float> c3,
+        ref Vector256<float> c4, ref Vector256<float> c5, ref Vector256<float> c6, ref Vector256<float> c7)
+    {
+        c0 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0), c0); c1 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1), c1);
+        c2 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2), c2); c3 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3), c3);
+        c4 = Fma.MultiplyAdd(h, Avx.LoadVector256(x0 + d4), c4); c5 = Fma.MultiplyAdd(h, Avx.LoadVector256(x1 + d4), c5);
+        c6 = Fma.MultiplyAdd(h, Avx.LoadVector256(x2 + d4), c6); c7 = Fma.MultiplyAdd(h, Avx.LoadVector256(x3 + d4), c7);
+    }
+
     public static bool TokenLaneTiles => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

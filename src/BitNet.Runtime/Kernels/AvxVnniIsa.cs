@@ -386,19 +386,14 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
         else Avx2Isa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
     }
 
-    public static bool HalfTiles8 => Avx512HalfTiles.IsSupported;
+    public static bool HalfTiles8 => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
         HalfWidening widening)
     {
-        if (widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
-        else
-        {
-            Avx2Isa.HalfTile2x4(a, b, x, x + xStride, x + 2 * xStride, x + 3 * xStride, j0, j1, acc, pa, pb, widening);
-            float* x4 = x + 4 * xStride;
-            Avx2Isa.HalfTile2x4(a, b, x4, x4 + xStride, x4 + 2 * xStride, x4 + 3 * xStride, j0, j1, acc + 32, a, b, widening);
-        }
+        if (Avx512HalfTiles.IsSupported && widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+        else Avx2Isa.HalfTile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

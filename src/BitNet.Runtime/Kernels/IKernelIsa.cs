@@ -108,7 +108,7 @@ internal unsafe interface IKernelIsa
         float* acc, ushort* pa, ushort* pb, HalfWidening widening) =>
         RowKernels.ReferenceHalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, widening);
 
-    /// <summary>Whether full groups of eight tokens take <see cref="HalfTile2x8"/> (for the finite and rebiasing widenings).</summary>
+    /// <summary>Whether full groups of eight tokens take <see cref="HalfTile2x8"/>.</summary>
     static virtual bool HalfTiles8 => false;
 
     /// <summary>
