@@ -34,6 +34,14 @@ internal unsafe interface IKernelIsa
     /// </summary>
     static virtual bool I2SEightTokens => false;
 
+    /// <summary>
+    /// Eight tokens' activations per column chunk of the eight-token rows (<see cref="TernaryKernels.I2SRows{TIsa}"/>),
+    /// measured per variant with `ternary-rates --model-batch`: AVX-VNNI on a 48 KB L1 ran best with 32 KB chunks kept in
+    /// L1; the AVX2 kernel on Zen 3 (32 KB L1) ran 10-15% faster unchunked, its activations in L2, than with two
+    /// 27 KB chunks of K = 6912 crowding L1.
+    /// </summary>
+    static virtual int I2SEightTokenBytes => 32 * 1024;
+
     /// <summary>I2_S for eight tokens whose activations start at q + t * k: sums[0..8).</summary>
     static virtual void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
     {

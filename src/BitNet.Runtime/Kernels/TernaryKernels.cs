@@ -20,9 +20,6 @@ internal static unsafe class TernaryKernels
     /// </summary>
     internal const int RowBatchesBelow = 16;
 
-    /// <summary>Eight tokens' activations per column chunk of <see cref="I2SRows{TIsa}"/>: they stay in L1 next to the rows.</summary>
-    private const int EightTokenBytes = 32 * 1024;
-
     /// <summary>Rows per block of <see cref="I2SRows{TIsa}"/>: 32 rows of K = 6912 (55 KB) stay in L2 between column chunks.</summary>
     private const int RowBlock = 32;
 
@@ -117,8 +114,9 @@ internal static unsafe class TernaryKernels
     /// <summary>
     /// Batched decode, I2_S: each row read once for all tokens, straight from the packed weights: eight tokens per pass
     /// where the variant has <see cref="IKernelIsa.I2SDot8"/>, then fours, a pair, a single. Eight tokens of a long row
-    /// (K = 6912: 55 KB) would not stay in L1, so their dots go by column chunks over blocks of rows: each chunk's
-    /// activations stay in L1 and the row block's weights in L2 for the next chunk (exact: the chunks' sums are ints).
+    /// (K = 6912: 55 KB) would not stay in L1, so where the variant says so (<see cref="IKernelIsa.I2SEightTokenBytes"/>)
+    /// their dots go by column chunks over blocks of rows: each chunk's activations stay in L1 and the row block's
+    /// weights in L2 for the next chunk (exact: the chunks' sums are ints).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void I2SRows<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
@@ -127,7 +125,7 @@ internal static unsafe class TernaryKernels
         int blocks = w.K / 128;
         float ws = w.TensorScale;
         int eights = TIsa.I2SEightTokens ? x.Tokens / 8 * 8 : 0;
-        int chunks = (int)((8L * x.K + EightTokenBytes - 1) / EightTokenBytes);
+        int chunks = (int)((8L * x.K + TIsa.I2SEightTokenBytes - 1) / TIsa.I2SEightTokenBytes);
         int chunkBlocks = (blocks + chunks - 1) / chunks;
         int* s = stackalloc int[8];
         int* acc = stackalloc int[RowBlock * 8];     // [row of the block, token of the group]
