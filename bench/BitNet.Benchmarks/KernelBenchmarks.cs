@@ -75,7 +75,7 @@ public unsafe class KernelBenchmarks
     }
 }
 
-/// <summary>The LM head (F16 fused widening vs the Q8_0 requantized copy) over 8192 of 2B4T's 128256 rows, and attention.</summary>
+/// <summary>The LM head (F16 fused widening vs the Q8_0 requantized copy; F16 also for eight tokens) over 8192 of 2B4T's 128256 rows, and attention.</summary>
 [MemoryDiagnoser]
 public unsafe class HeadAndAttentionBenchmarks
 {
@@ -90,6 +90,7 @@ public unsafe class HeadAndAttentionBenchmarks
     private FloatMatrix _head = null!;
     private Q8RowMatrix _q8 = null!;
     private float[] _x = null!, _y = null!, _scratch = null!;
+    private float[] _x8 = null!, _y8 = null!;                  // eight tokens: batched decode's head
     private float[] _keys = null!, _values = null!, _scores = null!, _out = null!;
     private System.Runtime.InteropServices.GCHandle _pin;
 
@@ -109,6 +110,9 @@ public unsafe class HeadAndAttentionBenchmarks
         _x = new float[Dim];
         for (int i = 0; i < Dim; i++) _x[i] = (float)(rng.NextDouble() - 0.5);
         _y = new float[Rows];
+        _x8 = new float[8 * Dim];
+        for (int i = 0; i < _x8.Length; i++) _x8[i] = (float)(rng.NextDouble() - 0.5);
+        _y8 = new float[8 * Rows];
         _scratch = new float[Dim];
         // 2B4T attention: head dim 128, 5 KV heads (640 floats per position).
         _keys = new float[Context * 640];
@@ -122,6 +126,13 @@ public unsafe class HeadAndAttentionBenchmarks
     public void HeadF16()
     {
         fixed (float* x = _x) fixed (float* y = _y) _head.MatMul(_kernels, x, 1, Dim, y, Rows, 0, Rows, _scratch);
+    }
+
+    /// <summary>Eight tokens (the 2 x 8 tiles of batched decode).</summary>
+    [Benchmark]
+    public void HeadF16Batch8()
+    {
+        fixed (float* x = _x8) fixed (float* y = _y8) _head.MatMul(_kernels, x, 8, Dim, y, Rows, 0, Rows, _scratch);
     }
 
     [Benchmark]

@@ -207,7 +207,7 @@ public static unsafe class TernaryRates
         if (!Avx2Isa.IsSupported) return;
         bool vnni = AvxVnniIsa.IsSupported;
         foreach (var (k, n) in new[] { (2560, 6912 * rowsTimes), (6912, 2560 * rowsTimes) })
-            foreach (int tokens in new[] { 4, 8, 12 })
+            foreach (int tokens in new[] { 4, 8, 12, 16, 64, 128 })
             {
                 var (matrix, act, weights) = Setup(KernelSet.Best, TernaryLayout.I2S, k, n, tokens);
                 using var _w = weights; using var _m = matrix; using var _a = act;
@@ -414,7 +414,7 @@ public static unsafe class TernaryRates
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
-    /// <summary>`--half-tiles`: the 512-bit F16 head tiles in L1 (2 rows, 8 tokens, 512 columns), 2 x 4 twice against 2 x 8, alternated.</summary>
+    /// <summary>`--half-tiles`: the F16 head tiles in L1 (2 rows, 8 tokens, 512 columns), 2 x 4 twice against 2 x 8, alternated (512-bit where the CPU has it, and AVX2).</summary>
     private static void HalfTileRates()
     {
         if (!Avx2Isa.IsSupported) return;
@@ -460,6 +460,7 @@ public static unsafe class TernaryRates
     /// <summary>The Q8_0 head's row dots in L1 (one row of 2560 against 4 tokens): Q8Dot per token against Q8Dot4.</summary>
     private static void Q8TileRates()
     {
+        if (!AvxVnniIsa.IsSupported) return;
         const int k = 2560, blocks = k / 32;
         var rng = new Random(6);
         using var w = new NativeBuffer<sbyte>(k);
