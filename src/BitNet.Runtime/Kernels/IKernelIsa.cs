@@ -29,8 +29,9 @@ internal unsafe interface IKernelIsa
     static abstract void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums);
 
     /// <summary>
-    /// Whether batches of 2..<see cref="TernaryTiles.MinTokens"/> - 1 tokens take <see cref="I2SDot8"/>: each row's codes
-    /// unpacked once in registers for eight tokens (a variant without it keeps <see cref="I2SDot4"/>).
+    /// Whether the I2_S row batches (below <see cref="TernaryKernels.RowBatchesBelow"/> tokens) take each full group of
+    /// eight tokens by <see cref="I2SDot8"/>: each row's codes unpacked once in registers for eight tokens (a variant
+    /// without it keeps <see cref="I2SDot4"/>).
     /// </summary>
     static virtual bool I2SEightTokens => false;
 
