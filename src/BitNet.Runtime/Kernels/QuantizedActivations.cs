@@ -1,5 +1,7 @@
-using System.Runtime.CompilerServices;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace BitNet.Runtime.Kernels;
 
@@ -115,15 +117,21 @@ public sealed unsafe class QuantizedActivations : IDisposable
         int count = Math.Min(16, Tokens - tile * 16);
         int width = count > 8 ? 16 : 8;                     // tokens per group: 8 V
         int* dst = (int*)(Lanes + (long)tile * 16 * K);
-        for (int j = 0; j < width; j++)
+        // Groups outer, tokens inner: each group's 8 V ints are written once, in order, from the tile's token rows
+        // read side by side (tokens outer wrote a whole tile's lines once per token, 16 passes over 16 K bytes).
+        int** src = stackalloc int*[16];
+        for (int j = 0; j < count; j++) src[j] = (int*)(Q + (long)(tile * 16 + j) * K);
+        if (count == width)
         {
-            if (j >= count)
-            {
-                for (int g = 0; g < groups; g++) dst[g * width + j] = 0;
-                continue;
-            }
-            int* src = (int*)(Q + (long)(tile * 16 + j) * K);
-            for (int g = 0; g < groups; g++) dst[g * width + j] = src[g];
+            for (int g = 0; g < groups; g++, dst += width)
+                for (int j = 0; j < width; j++) dst[j] = src[j][g];
+            return;
+        }
+        for (int g = 0; g < groups; g++, dst += width)
+        {
+            int j = 0;
+            for (; j < count; j++) dst[j] = src[j][g];
+            for (; j < width; j++) dst[j] = 0;             // missing tokens are zeros
         }
     }
 
@@ -168,12 +176,19 @@ internal static unsafe class ActivationQuantizer
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockSums(ReadOnlySpan<sbyte> q, Span<int> sums)
     {
+        // Integer sums, so any order gives the same result: 16-bit lanes widened from bytes (each lane gains at most
+        // 8 x 128 = 1024 per block), then to 32 bits once per block.
+        ref sbyte b0 = ref MemoryMarshal.GetReference(q);
         for (int b = 0; b < sums.Length; b++)
         {
-            int s = 0;
-            var blk = q.Slice(b * QuantizedActivations.SumBlock, QuantizedActivations.SumBlock);
-            for (int i = 0; i < blk.Length; i++) s += blk[i];
-            sums[b] = s;
+            ref sbyte blk = ref Unsafe.Add(ref b0, b * QuantizedActivations.SumBlock);
+            Vector128<short> acc = Vector128<short>.Zero;
+            for (int i = 0; i < QuantizedActivations.SumBlock; i += 16)
+            {
+                var v = Vector128.LoadUnsafe(ref blk, (nuint)i);
+                acc += Vector128.WidenLower(v) + Vector128.WidenUpper(v);
+            }
+            sums[b] = Vector128.Sum(Vector128.WidenLower(acc) + Vector128.WidenUpper(acc));
         }
     }
 }
