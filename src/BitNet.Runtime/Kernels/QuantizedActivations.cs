@@ -176,8 +176,8 @@ internal static unsafe class ActivationQuantizer
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BlockSums(ReadOnlySpan<sbyte> q, Span<int> sums)
     {
-        // Integer sums, so any order gives the same result: 16-bit lanes widened from bytes (each lane gains at most
-        // 8 x 128 = 1024 per block), then to 32 bits once per block.
+        // Integer sums, so any order gives the same result: 16-bit lanes widened from bytes (a lane sums 16 codes of a
+        // block, at most 16 x 128 = 2048 in magnitude), then to 32 bits once per block.
         ref sbyte b0 = ref MemoryMarshal.GetReference(q);
         for (int b = 0; b < sums.Length; b++)
         {
