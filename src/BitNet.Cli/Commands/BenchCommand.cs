@@ -85,7 +85,7 @@ internal static class BenchCommand
             log.WriteLine($"prefill pp{p}: {prefill.MedianTokS:F1} tok/s (min {prefill.MinTokS:F1}, max {prefill.MaxTokS:F1}); {Cost(prefill.CpuSecondsPerToken, prefill.JoulesPerToken)} per token");
             if (pf is not null)
                 foreach (var (stage, time) in pf.Entries())
-                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / ((double)p * (reps + 1)),8:F3} ms/token {100 * time / pf.Total,5:F1}%");
+                    log.WriteLine($"    {stage,-16} {time.TotalMilliseconds / ((double)p * reps),8:F3} ms/token {100 * time / pf.Total,5:F1}%");
         }
         var decode = new List<DecodeResult>();
         foreach (int b in batches)
