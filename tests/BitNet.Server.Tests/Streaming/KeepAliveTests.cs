@@ -10,16 +10,27 @@ namespace BitNet.Server.Tests.Streaming;
 /// <summary>Keep-alive comments during silence only, with events passed through in order.</summary>
 public sealed class KeepAliveTests
 {
-    private static (SseWriter Sse, MemoryStream Body) NewWriter()
+    private static (SseWriter Sse, LockedBody Body) NewWriter()
     {
         var context = new DefaultHttpContext();
-        var body = new MemoryStream();
+        var body = new LockedBody();
         context.Response.Body = body;
         return (new SseWriter(context.Response, JsonDefaults.Options), body);
     }
 
-    private static int Pings(MemoryStream body) =>
-        Encoding.UTF8.GetString(body.ToArray()).Split(": ping\n\n").Length - 1;
+    private static int Pings(LockedBody body) => body.Text().Split(": ping\n\n").Length - 1;
+
+    /// <summary>A response body that a test may read while the stream writes it.</summary>
+    private sealed class LockedBody : MemoryStream
+    {
+        private readonly Lock _gate = new();
+
+        public override void Write(byte[] buffer, int offset, int count) { lock (_gate) base.Write(buffer, offset, count); }
+
+        public override void Write(ReadOnlySpan<byte> buffer) { lock (_gate) base.Write(buffer); }
+
+        public string Text() { lock (_gate) return Encoding.UTF8.GetString(ToArray()); }
+    }
 
     [Fact]
     public async Task Silence_longer_than_the_interval_sends_pings_then_the_events_follow()
@@ -28,7 +39,10 @@ public sealed class KeepAliveTests
         var channel = Channel.CreateUnbounded<GenerationEvent>();
         var producer = Task.Run(async () =>
         {
-            await Task.Delay(700); // a long prompt: nothing to say for a while
+            // A long prompt: nothing to say until two pings are out. A fixed 700 ms of silence failed under a loaded CI
+            // run (0 pings: the reader's timer ran late, after the events were already queued).
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (Pings(body) < 2 && waited.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
             for (int i = 0; i < 3; i++) channel.Writer.TryWrite(new GenerationEvent(GenerationEventKind.Token, TokenId: i));
             channel.Writer.Complete();
         });
