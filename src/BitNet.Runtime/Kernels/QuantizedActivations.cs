@@ -121,12 +121,6 @@ public sealed unsafe class QuantizedActivations : IDisposable
         // read side by side (tokens outer wrote a whole tile's lines once per token, 16 passes over 16 K bytes).
         int** src = stackalloc int*[16];
         for (int j = 0; j < count; j++) src[j] = (int*)(Q + (long)(tile * 16 + j) * K);
-        if (count == width)
-        {
-            for (int g = 0; g < groups; g++, dst += width)
-                for (int j = 0; j < width; j++) dst[j] = src[j][g];
-            return;
-        }
         for (int g = 0; g < groups; g++, dst += width)
         {
             int j = 0;
