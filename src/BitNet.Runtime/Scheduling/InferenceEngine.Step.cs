@@ -80,6 +80,10 @@ public sealed partial class InferenceEngine
             var r = _waiting[i];
             _waiting.RemoveAt(i);
             Interlocked.Decrement(ref _queued);
+            // Every choice still ends with its own finish, as a running one would: a deadline that passed in the queue
+            // reads "length" with the nothing that was produced, not as a natural stop.
+            for (int c = 0; c < r.Request.Choices; c++)
+                r.Events.TryWrite(new GenerationEvent(GenerationEventKind.ChoiceFinished, c, Text: "", Finish: FinishReason.Cancelled));
             Complete(r, cancelled: true);
         }
     }

@@ -209,6 +209,28 @@ public sealed class InferenceEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task ARequestCancelledWhileItWaitsFinishesEveryChoiceAsCancelled()
+    {
+        using var engine = NewEngine(sequences: 2, queue: 4);
+        using var busy = new CancellationTokenSource();
+        Assert.True(engine.TrySubmit(Request("Once upon a time", maxTokens: 400, choices: 2, ct: busy.Token), out var first));
+        using var waiting = new CancellationTokenSource();
+        Assert.True(engine.TrySubmit(Request("The cat", maxTokens: 8, choices: 2, ct: waiting.Token), out var second));
+        waiting.Cancel();
+        var (texts, events) = await Collect(second, 2);
+        busy.Cancel();
+        await Collect(first, 2);
+
+        var finished = events.Where(e => e.Kind == GenerationEventKind.ChoiceFinished).OrderBy(e => e.Choice).ToList();
+        Assert.Equal([0, 1], finished.Select(e => e.Choice));
+        Assert.All(finished, e => Assert.Equal(FinishReason.Cancelled, e.Finish));
+        Assert.Equal(GenerationEventKind.Completed, events[^1].Kind);
+        Assert.Equal(FinishReason.Cancelled, events[^1].Finish);
+        Assert.Equal(0, events[^1].Usage!.CompletionTokens);
+        Assert.Equal(["", ""], texts);
+    }
+
+    [Fact]
     public async Task FullQueueIsRefused()
     {
         using var engine = NewEngine(sequences: 1, queue: 1);
