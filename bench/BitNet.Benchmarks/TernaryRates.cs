@@ -74,6 +74,7 @@ public static unsafe class TernaryRates
         }
         foreach (int tk in new[] { 2560, 6912 })
         {
+            TileRate<Avx512Isa>("AVX-512", tk, 2);
             TileRate<AvxVnniIsa>("AVX-VNNI", tk, 2); TileRate<AvxVnniIsa>("AVX-VNNI", tk, 1);
             TileRate<Avx2Isa>("AVX2", tk, 2); TileRate<Avx2Isa>("AVX2", tk, 1);
         }
@@ -216,6 +217,7 @@ public static unsafe class TernaryRates
                 [
                     ("eight-token rows", yp => TernaryKernels.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
                     ("lane tiles", yp => TernaryTiles.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
+                    ("lane tiles AVX-512", yp => TernaryTiles.Compute<Avx512Isa>(matrix, act, (float*)yp, n, 0, n)),
                     ("lane tiles AVX2", yp => TernaryTiles.Compute<Avx2Isa>(matrix, act, (float*)yp, n, 0, n)),
                     ("rows AVX2", yp => TernaryKernels.I2SRows<Avx2Isa>(matrix, act, (float*)yp, n, 0, n)),
                 ];
@@ -226,6 +228,7 @@ public static unsafe class TernaryRates
                         for (int c = 0; c < drivers.Length; c++)
                         {
                             if (!vnni && !drivers[c].Name.Contains("AVX2", StringComparison.Ordinal)) continue;
+                            if (!Avx512Isa.IsSupported && drivers[c].Name.Contains("AVX-512", StringComparison.Ordinal)) continue;
                             var sw = Stopwatch.StartNew();
                             for (int r = 0; r < 5; r++) drivers[c].Run((nint)yp);
                             if (round > 0) best[c] = Math.Min(best[c], sw.Elapsed.TotalMilliseconds / 5);
@@ -311,13 +314,14 @@ public static unsafe class TernaryRates
     }
 
     /// <summary>
-    /// `--peak`: the core's own throughput of the two instructions the batched kernels are made of, twelve independent
-    /// chains each: 256-bit <c>vpdpbusd</c> (32 int8 products) and 512-bit FMA (16 float products), per second.
+    /// `--peak`: the core's own throughput of the instructions the batched kernels are made of, twelve independent
+    /// chains each: 256-bit <c>vpdpbusd</c> (32 int8 products), the AVX-512 tile's 512-bit maddubs + add (64) and 512-bit
+    /// FMA (16 float products), per second.
     /// </summary>
     private static void Peak()
     {
         const long n = 100_000_000;
-        if (!AvxVnni.IsSupported || !Avx512F.IsSupported)
+        if (!AvxVnni.IsSupported || !Avx512BW.IsSupported)
         {
             if (!Avx2.IsSupported || !Fma.IsSupported) return;
             for (int round = 0; round < 3; round++)
@@ -340,7 +344,11 @@ public static unsafe class TernaryRates
             sw.Restart();
             var f = FmaChains(n);
             double fma = 12.0 * n / sw.Elapsed.TotalSeconds;
-            Console.WriteLine($"vpdpbusd ymm {dp / 1e9:F2} G/s = {dp * 32 / 1e9:F0} GMAC/s; FMA zmm {fma / 1e9:F2} G/s = {fma * 16 / 1e9:F0} GMAC/s (checksums {d}, {f})");
+            sw.Restart();
+            var z = MaddubsChains512(n);
+            double mz = 12.0 * n / sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"vpdpbusd ymm {dp / 1e9:F2} G/s = {dp * 32 / 1e9:F0} GMAC/s; vpmaddubsw+vpaddw zmm {mz / 1e9:F2} G/s = {mz * 64 / 1e9:F0} GMAC/s; " +
+                $"FMA zmm {fma / 1e9:F2} G/s = {fma * 16 / 1e9:F0} GMAC/s (checksums {d}, {z}, {f})");
         }
     }
 
@@ -380,6 +388,31 @@ public static unsafe class TernaryRates
             a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(a10.AsByte(), v)); a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(a11.AsByte(), v));
         }
         return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    /// <summary>
+    /// The AVX-512 tile's pair (<see cref="Avx512Isa.CodeTile4"/>): 512-bit maddubs of one of three code vectors with
+    /// one of four activation vectors, added into twelve int16 accumulators (the tile's shape: products independent,
+    /// only the adds chained). The code and activation vectors move each iteration so the JIT cannot hoist the products.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int MaddubsChains512(long n)
+    {
+        Vector512<short> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector512<short> a6 = default, a7 = default, a8 = default, a9 = default, a10 = default, a11 = default;
+        var w0 = Vector512.Create((byte)1); var w1 = Vector512.Create((byte)2); var w2 = Vector512<byte>.Zero;
+        var x0 = Vector512.Create((sbyte)1); var x1 = Vector512.Create((sbyte)-1); var x2 = Vector512.Create((sbyte)3); var x3 = Vector512.Create((sbyte)2);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Avx512BW.Add(a0, Avx512BW.MultiplyAddAdjacent(w0, x0)); a1 = Avx512BW.Add(a1, Avx512BW.MultiplyAddAdjacent(w0, x1));
+            a2 = Avx512BW.Add(a2, Avx512BW.MultiplyAddAdjacent(w0, x2)); a3 = Avx512BW.Add(a3, Avx512BW.MultiplyAddAdjacent(w0, x3));
+            a4 = Avx512BW.Add(a4, Avx512BW.MultiplyAddAdjacent(w1, x0)); a5 = Avx512BW.Add(a5, Avx512BW.MultiplyAddAdjacent(w1, x1));
+            a6 = Avx512BW.Add(a6, Avx512BW.MultiplyAddAdjacent(w1, x2)); a7 = Avx512BW.Add(a7, Avx512BW.MultiplyAddAdjacent(w1, x3));
+            a8 = Avx512BW.Add(a8, Avx512BW.MultiplyAddAdjacent(w2, x0)); a9 = Avx512BW.Add(a9, Avx512BW.MultiplyAddAdjacent(w2, x1));
+            a10 = Avx512BW.Add(a10, Avx512BW.MultiplyAddAdjacent(w2, x2)); a11 = Avx512BW.Add(a11, Avx512BW.MultiplyAddAdjacent(w2, x3));
+            w0 = Avx512BW.Add(w0, w1); x0 = Avx512BW.Add(x0, x1);
+        }
+        return Vector512.Sum(Avx512BW.MultiplyAddAdjacent(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11, Vector512<short>.One));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -8,9 +8,9 @@ namespace BitNet.Runtime.Kernels;
 /// (<see cref="Model.ModelLoadOptions.Kernels"/>); the rest of the engine calls through it and never tests CPU features itself.
 /// </summary>
 /// <remarks>
-/// The table, best first: AVX-VNNI and AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the reference
-/// every other row is tested against). A 512-bit row would slot in above AVX-VNNI; it is not shipped (the I2_S layout
-/// interleaves 128 weights per 32 bytes, so 512-bit loads need a re-laid-out activation copy that does not pay yet).
+/// The table, best first: AVX-512, AVX-VNNI and AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the
+/// reference every other row is tested against). AVX-512 differs from AVX-VNNI only in the ternary GEMM of prefill and
+/// batched decode (<see cref="Avx512Isa"/>).
 /// </remarks>
 public abstract unsafe class KernelSet
 {
@@ -19,7 +19,7 @@ public abstract unsafe class KernelSet
 
     private protected KernelSet() { }
 
-    /// <summary>The label: "AVX-VNNI", "AVX2", "AdvSimd+Dp", "AdvSimd" or "scalar".</summary>
+    /// <summary>The label: "AVX-512", "AVX-VNNI", "AVX2", "AdvSimd+Dp", "AdvSimd" or "scalar".</summary>
     public abstract string Name { get; }
 
     /// <summary>Whether this CPU and the runtime's ISA switches (DOTNET_EnableAVX2=0, ...) allow it.</summary>
@@ -74,7 +74,7 @@ public abstract unsafe class KernelSet
 
     /// <summary>Every variant compiled in, best first; not all run on this CPU.</summary>
     public static IReadOnlyList<KernelSet> All { get; } =
-        [new Variant<AvxVnniIsa>(), new Variant<Avx2Isa>(), new Variant<AdvSimdDpIsa>(), new Variant<AdvSimdIsa>(), Scalar];
+        [new Variant<Avx512Isa>(), new Variant<AvxVnniIsa>(), new Variant<Avx2Isa>(), new Variant<AdvSimdDpIsa>(), new Variant<AdvSimdIsa>(), Scalar];
 
     /// <summary>The variants this CPU runs, best first (scalar is always last).</summary>
     public static IReadOnlyList<KernelSet> Supported { get; } = All.Where(k => k.IsSupported).ToArray();

@@ -1,0 +1,260 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BitNet.Runtime.Kernels;
+
+/// <summary>
+/// AVX-VNNI plus 512-bit AVX-512BW: the ternary GEMM of prefill (the token-lane tiles of 16 tokens) and of batched
+/// decode (the eight-token I2_S rows) in 512-bit registers; everything else is the <see cref="AvxVnniIsa"/> code. .NET 10 has no 512-bit <c>vpdpbusd</c> (its
+/// <see cref="AvxVnni"/> is VEX, 256-bit only), so the tile multiplies with <c>vpmaddubsw</c> (64 u8 x s8 products
+/// summed in pairs into 32 int16 lanes) and adds the pairs in int16 for 32 groups before one <c>vpmaddwd</c> widens
+/// them: per 64 products 2 instructions, as two 256-bit <c>vpdpbusd</c>, but at 512-bit width. On Zen 5 (full-width
+/// 512-bit units) one core ran that pair at 535-553 GMAC/s against 233-257 for <c>vpdpbusd</c> ymm (`ternary-rates
+/// --peak`).
+/// <para>
+/// Chosen where the runtime itself treats 512-bit vectors as fast (<see cref="Vector512.IsHardwareAccelerated"/>: not
+/// on the Intel parts that lower their clock for them). Measured on Zen 5 only; <c>--kernels AVX-VNNI</c> selects the
+/// 256-bit row.
+/// </para>
+/// int16 bound: a pair is at most 2 * 3 * 128 = 768 in magnitude (a hostile code 3, activation -128), so neither
+/// <c>vpmaddubsw</c> saturates nor 32 pairs added per lane overflow (24,576 &lt; 32,767): the sums are exact and equal
+/// the reference's bit for bit.
+/// </summary>
+internal unsafe struct Avx512Isa : IKernelIsa
+{
+    public static string Name => "AVX-512";
+
+    public static bool IsSupported => AvxVnniIsa.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated;
+
+    /// <summary>Groups of four codes whose pair sums one int16 lane holds before they are widened (see the bound above).</summary>
+    private const int GroupsPerWidening = 32;
+
+    /// <summary>
+    /// Sixteen tokens (one 64-byte activation vector per 4-element group): per group and row a broadcast of the row's 4
+    /// codes, one <c>vpmaddubsw</c> and one <c>vpaddw</c>; even and odd groups into separate int16 accumulators (8
+    /// chains). Tiles of 8 tokens keep the 256-bit code, whose vector is one group's 32 bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
+    {
+        if (vectors == 1)
+        {
+            AvxVnniIsa.CodeTile4(codes, codeStride, lanes, vectors, k, sums);
+            return;
+        }
+        uint* c = (uint*)codes;
+        uint* end = c + k / 4;
+        nint s1 = codeStride / 4, s2 = 2 * s1, s3 = 3 * s1;
+        var ones = Vector512<short>.One;
+        Vector512<int> t0 = default, t1 = default, t2 = default, t3 = default; // row r's dot for token j in lane j
+        while (c < end)
+        {
+            uint* stop = c + Math.Min(GroupsPerWidening, end - c);
+            Vector512<short> a0 = default, a1 = default, a2 = default, a3 = default; // even groups, rows 0..3
+            Vector512<short> b0 = default, b1 = default, b2 = default, b3 = default; // odd groups
+            for (; c + 2 <= stop; c += 2, lanes += 128)
+            {
+                var x = Avx512BW.LoadVector512(lanes);
+                var y = Avx512BW.LoadVector512(lanes + 64);
+                a0 = Avx512BW.Add(a0, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[0]).AsByte(), x));
+                a1 = Avx512BW.Add(a1, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s1]).AsByte(), x));
+                a2 = Avx512BW.Add(a2, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s2]).AsByte(), x));
+                a3 = Avx512BW.Add(a3, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s3]).AsByte(), x));
+                b0 = Avx512BW.Add(b0, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[1]).AsByte(), y));
+                b1 = Avx512BW.Add(b1, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s1 + 1]).AsByte(), y));
+                b2 = Avx512BW.Add(b2, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s2 + 1]).AsByte(), y));
+                b3 = Avx512BW.Add(b3, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s3 + 1]).AsByte(), y));
+            }
+            if (c < stop)
+            {
+                var x = Avx512BW.LoadVector512(lanes);
+                a0 = Avx512BW.Add(a0, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[0]).AsByte(), x));
+                a1 = Avx512BW.Add(a1, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s1]).AsByte(), x));
+                a2 = Avx512BW.Add(a2, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s2]).AsByte(), x));
+                a3 = Avx512BW.Add(a3, Avx512BW.MultiplyAddAdjacent(Vector512.Create(c[s3]).AsByte(), x));
+                c++;
+                lanes += 64;
+            }
+            // Even and odd lanes each hold at most half the chunk's groups, so their int16 sum is still in range.
+            t0 = Avx512F.Add(t0, Avx512BW.MultiplyAddAdjacent(Avx512BW.Add(a0, b0), ones));
+            t1 = Avx512F.Add(t1, Avx512BW.MultiplyAddAdjacent(Avx512BW.Add(a1, b1), ones));
+            t2 = Avx512F.Add(t2, Avx512BW.MultiplyAddAdjacent(Avx512BW.Add(a2, b2), ones));
+            t3 = Avx512F.Add(t3, Avx512BW.MultiplyAddAdjacent(Avx512BW.Add(a3, b3), ones));
+        }
+        Avx512F.Store(sums, t0);
+        Avx512F.Store(sums + 16, t1);
+        Avx512F.Store(sums + 32, t2);
+        Avx512F.Store(sums + 48, t3);
+    }
+
+    /// <summary>Blocks of 128 weights one int16 lane of <see cref="I2SDot8"/> sums before it is widened: 2 pairs per block, 16 x 1536 = 24,576.</summary>
+    private const int BlocksPerWidening = 16;
+
+    public static bool I2SEightTokens => true;
+
+    /// <summary>
+    /// Batched decode: one I2_S row against eight tokens. The row's 32 bytes are broadcast to both halves of a 512-bit
+    /// register and shifted per 64-bit lane by 6 | 4 and 2 | 0, so after <c>&amp; 3</c> the two code vectors hold weights
+    /// 0-63 and 64-127 in order, against which each token's activations load as two plain 64-byte vectors (the
+    /// interleaved layout needs no re-laid-out copy). Per block 4 shared instructions, then per token 2
+    /// <c>vpmaddubsw</c> and 2 <c>vpaddw</c> (AVX-VNNI: 4 <c>vpdpbusd</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        var m3 = Vector512.Create((byte)3);
+        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);   // weights 0-31 | 32-63
+        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);  // weights 64-95 | 96-127
+        var ones = Vector512<short>.One;
+        Vector512<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
+        nint s = k;
+        int b = 0;
+        while (b < blocks)
+        {
+            int stop = Math.Min(blocks, b + BlocksPerWidening);
+            Vector512<short> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default, h5 = default, h6 = default, h7 = default;
+            for (; b < stop; b++)
+            {
+                // From DRAM the row stream needs the GEMV's software prefetch (see AvxVnniIsa.I2SDot8).
+                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
+                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
+                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
+                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                sbyte* x = q + b * 128;
+                h0 = Block(h0, c0, c1, x); x += s;
+                h1 = Block(h1, c0, c1, x); x += s;
+                h2 = Block(h2, c0, c1, x); x += s;
+                h3 = Block(h3, c0, c1, x); x += s;
+                h4 = Block(h4, c0, c1, x); x += s;
+                h5 = Block(h5, c0, c1, x); x += s;
+                h6 = Block(h6, c0, c1, x); x += s;
+                h7 = Block(h7, c0, c1, x);
+            }
+            t0 += Avx512BW.MultiplyAddAdjacent(h0, ones); t1 += Avx512BW.MultiplyAddAdjacent(h1, ones);
+            t2 += Avx512BW.MultiplyAddAdjacent(h2, ones); t3 += Avx512BW.MultiplyAddAdjacent(h3, ones);
+            t4 += Avx512BW.MultiplyAddAdjacent(h4, ones); t5 += Avx512BW.MultiplyAddAdjacent(h5, ones);
+            t6 += Avx512BW.MultiplyAddAdjacent(h6, ones); t7 += Avx512BW.MultiplyAddAdjacent(h7, ones);
+        }
+        Avx.Store(sums, Avx2Isa.Reduce8(Fold(t0), Fold(t1), Fold(t2), Fold(t3), Fold(t4), Fold(t5), Fold(t6), Fold(t7)));
+    }
+
+    /// <summary>A token's int16 sums gain one block: codes c0 against activations x[0..64), c1 against x[64..128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Block(Vector512<short> h, Vector512<byte> c0, Vector512<byte> c1, sbyte* x) =>
+        Avx512BW.Add(h, Avx512BW.Add(Avx512BW.MultiplyAddAdjacent(c0, Avx512BW.LoadVector512(x)),
+            Avx512BW.MultiplyAddAdjacent(c1, Avx512BW.LoadVector512(x + 64))));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Fold(Vector512<int> v) => Avx2.Add(v.GetLower(), v.GetUpper());
+
+    // ---------------------------------------------------------------- the AVX-VNNI code
+
+    public static bool TokenLaneTiles => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks) => AvxVnniIsa.I2SDot(row, q, blocks);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot4(row, q, k, blocks, sums);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot2(row, q, k, blocks, sums);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => AvxVnniIsa.TQ2Dot2(block, q0, q1, sums);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ2Dot(byte* block, sbyte* q) => AvxVnniIsa.TQ2Dot(block, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int CodesDot256(byte* codes, sbyte* q) => AvxVnniIsa.CodesDot256(codes, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SUnpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.I2SUnpack(row, blocks, codes);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Unpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.TQ2Unpack(row, blocks, codes);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ1Unpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.TQ1Unpack(row, blocks, codes);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ1Dot(byte* block, sbyte* q) => AvxVnniIsa.TQ1Dot(block, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => AvxVnniIsa.Q8Dot(w, wd, xq, xd, xs, blocks);
+
+    public static bool Q8Tiles => AvxVnniIsa.Q8Tiles;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8Dot4(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int k, int last, float* y) =>
+        AvxVnniIsa.Q8Dot4(w, wd, xq, xd, xs, k, last, y);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => AvxVnniIsa.HalfDot(row, x, k, widening);
+
+    public static bool HalfTiles => AvxVnniIsa.HalfTiles;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
+        float* acc, ushort* pa, ushort* pb, HalfWidening widening) =>
+        AvxVnniIsa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+
+    public static bool HalfTiles8 => AvxVnniIsa.HalfTiles8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
+        HalfWidening widening) => AvxVnniIsa.HalfTile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
+        AvxVnniIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s) => AvxVnniIsa.QuantizeRow(x, q, k, s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* a, float* b, int n) => AvxVnniIsa.Dot(a, b, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Axpy(float alpha, float* x, float* y, int n) => AvxVnniIsa.Axpy(alpha, x, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => AvxVnniIsa.AxpyHalf(alpha, x, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8KvDot(float* x, byte* blocks, int n) => AvxVnniIsa.Q8KvDot(x, blocks, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => AvxVnniIsa.AxpyQ8Kv(alpha, blocks, y, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
+        AvxVnniIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
+
+    public static bool AttentionTiles => AvxVnniIsa.AttentionTiles;
+
+    public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
+        AvxVnniIsa.ValueTile(weights, values, hd, n, output, outStride);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
+        AvxVnniIsa.FloatDotHeads(q, qStride, heads, row, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
+        AvxVnniIsa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
+        AvxVnniIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) =>
+        AvxVnniIsa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) =>
+        AvxVnniIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
+}
