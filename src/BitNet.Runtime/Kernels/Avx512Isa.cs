@@ -98,7 +98,8 @@ internal unsafe struct Avx512Isa : IKernelIsa
     /// register and shifted per 64-bit lane by 6 | 4 and 2 | 0, so after <c>&amp; 3</c> the two code vectors hold weights
     /// 0-63 and 64-127 in order, against which each token's activations load as two plain 64-byte vectors (the
     /// interleaved layout needs no re-laid-out copy). Per block 4 shared instructions, then per token 2
-    /// <c>vpmaddubsw</c> and 2 <c>vpaddw</c> (AVX-VNNI: 4 <c>vpdpbusd</c>).
+    /// <c>vpmaddubsw</c> and 2 <c>vpaddw</c> (AVX-VNNI: 4 <c>vpdpbusd</c>). One block per iteration: see
+    /// <see cref="I2SDot"/> on the broadcast's addressing.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
@@ -139,6 +140,40 @@ internal unsafe struct Avx512Isa : IKernelIsa
         Avx.Store(sums, Avx2Isa.Reduce8(Fold(t0), Fold(t1), Fold(t2), Fold(t3), Fold(t4), Fold(t5), Fold(t6), Fold(t7)));
     }
 
+    /// <summary>
+    /// Decode's GEMV, one token: the codes as in <see cref="I2SDot8"/>, per block 4 shared instructions, 2
+    /// <c>vpmaddubsw</c> with the activations as memory operands and 2 <c>vpaddw</c> (AVX-VNNI: 10). One accumulator
+    /// suffices (its chain is the 1-cycle add; the multiplies are off it), widened every 16 blocks.
+    /// </summary>
+    /// <remarks>
+    /// One block per iteration, its broadcast addressed without a displacement: .NET 10's JIT mis-encodes
+    /// <c>vbroadcasti64x4 zmm, [base + index + disp]</c> (the displacement compressed as for a 16-byte operand, so
+    /// <c>+32</c> read 64 bytes on); an unrolled second block read the wrong weights.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int I2SDot(byte* row, sbyte* q, int blocks)
+    {
+        var m3 = Vector512.Create((byte)3);
+        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
+        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
+        var ones = Vector512<short>.One;
+        Vector512<int> t = default;
+        int b = 0;
+        while (b < blocks)
+        {
+            int stop = Math.Min(blocks, b + BlocksPerWidening);
+            Vector512<short> h = default;
+            for (; b < stop; b++)
+            {
+                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
+                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
+                h = Block(h, Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3, Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3, q + b * 128);
+            }
+            t += Avx512BW.MultiplyAddAdjacent(h, ones);
+        }
+        return Vector512.Sum(t);
+    }
+
     /// <summary>A token's int16 sums gain one block: codes c0 against activations x[0..64), c1 against x[64..128).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<short> Block(Vector512<short> h, Vector512<byte> c0, Vector512<byte> c1, sbyte* x) =>
@@ -151,9 +186,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     // ---------------------------------------------------------------- the AVX-VNNI code
 
     public static bool TokenLaneTiles => true;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int I2SDot(byte* row, sbyte* q, int blocks) => AvxVnniIsa.I2SDot(row, q, blocks);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot4(row, q, k, blocks, sums);
