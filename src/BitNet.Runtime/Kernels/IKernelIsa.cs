@@ -95,6 +95,19 @@ internal unsafe interface IKernelIsa
     static virtual void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums) =>
         TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
 
+    /// <summary>Whether two lane tiles of more than 8 tokens each take <see cref="CodeTile4Pair"/> (I2_S).</summary>
+    static virtual bool TilePairs => false;
+
+    /// <summary>
+    /// <see cref="CodeTile4"/> of two 16-token tiles (vectors = 2) at <paramref name="lanesA"/> and
+    /// <paramref name="lanesB"/>, each row's codes loaded once for both: sums[0..64) for A, sums[64..128) for B.
+    /// </summary>
+    static virtual void CodeTile4Pair(byte* codes, int codeStride, sbyte* lanesA, sbyte* lanesB, int k, int* sums)
+    {
+        TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanesA, 2, k, sums);
+        TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanesB, 2, k, sums + 64);
+    }
+
     /// <summary>
     /// Dot of an F16 row (raw bits) with K floats, each half widened as <paramref name="widening"/> says (the caller
     /// knows which the row allows).

@@ -41,7 +41,7 @@ internal static unsafe class TernaryTiles
             t_panel = new NativeBuffer<byte>(4L * Math.Max(k, 8192));
         }
         byte* panel = t_panel.Pointer;          // [4, K] codes 0..3
-        int* sums = stackalloc int[64];         // [4 rows, 16 tokens]
+        int* sums = stackalloc int[128];        // [4 rows, 16 tokens], a second tile's after it (tile pairs)
         float* acc = stackalloc float[64];      // [4 rows, 16 tokens], the TQ formats' per-block float sums
         int* blockSums = stackalloc int[16];    // [16 tokens], the TQ formats' activation sums of one 256-block
         float* out8 = stackalloc float[8];      // one row's finished outputs for 8 tokens, before the strided stores
@@ -66,6 +66,15 @@ internal static unsafe class TernaryTiles
                     sbyte* lanes = x.Lanes + (long)tb * k;
                     if (w.Layout == TernaryLayout.I2S)
                     {
+                        int next = Math.Min(16, t1 - tb - 16);
+                        if (TIsa.TilePairs && vectors == 2 && next > 8)
+                        {
+                            TIsa.CodeTile4Pair(panel, k, lanes, lanes + 16L * k, k, sums);
+                            FinishI2S(w, x, sums, tb, count, y + n, yStride, out8);
+                            FinishI2S(w, x, sums + 64, tb + 16, next, y + n, yStride, out8);
+                            tile++;
+                            continue;
+                        }
                         TIsa.CodeTile4(panel, k, lanes, vectors, k, sums);
                         FinishI2S(w, x, sums, tb, count, y + n, yStride, out8);
                         continue;
