@@ -167,12 +167,12 @@ public sealed partial class InferenceEngine
             if (s.State == SequenceState.Prefilling) s.PromptFed++;
         }
         PoolEmbeddings(n);
+        SampleDecoding();
         foreach (var s in _running)
         {
             if (s.LogitsRow < 0 || s.State == SequenceState.Finished) continue;
-            var row = _logits.AsSpan(s.LogitsRow * _model.Config.Vocab, _model.Config.Vocab);
-            if (s.State == SequenceState.Prefilling) PrefillDone(s, row);
-            else Emit(s, row);
+            if (s.State == SequenceState.Prefilling) PrefillDone(s, LogitsOf(s));
+            else Apply(s);
         }
         RemoveFinished();
     }
@@ -209,20 +209,24 @@ public sealed partial class InferenceEngine
     /// <summary>Samples the next token of a sequence through its decoder and turns the step into events and state.</summary>
     private void Emit(Sequence s, Span<float> row)
     {
+        if (s.Owner.Failed) return;
+        Sample(s, row);
+        Apply(s);
+    }
+
+    /// <summary>Turns a sequence's sampled step (<see cref="Sample"/>) into events and state; in batch order, on the engine thread.</summary>
+    private void Apply(Sequence s)
+    {
         var r = s.Owner;
         if (r.Failed) return;
-        DecodeStep step;
-        try
-        {
-            step = s.Decoder.Next(row, ContextLength - s.Position);
-        }
-        catch (InvalidOperationException e)
+        if (s.SampleError is { } error)
         {
             // Non-finite logits: end this request with an error, never the others in the batch.
             _slots.Invalidate(s.Slot);
-            Fail(r, e.Message);
+            Fail(r, error.Message);
             return;
         }
+        var step = s.Sampled;
         if (step.Token >= 0 && r.FirstToken == 0) r.FirstToken = Stopwatch.GetTimestamp();
         if (step.IsOutput)
         {

@@ -43,6 +43,12 @@ internal sealed class Sequence
 
     /// <summary>Row of the step's logits this sequence reads, or -1.</summary>
     public int LogitsRow { get; set; } = -1;
+
+    /// <summary>The step's sampled token, text and outcome, between the sampling stage and its events.</summary>
+    public DecodeStep Sampled { get; set; }
+
+    /// <summary>Why the step's sampling failed (non-finite logits), or null.</summary>
+    public InvalidOperationException? SampleError { get; set; }
 }
 
 /// <summary>A request in the engine: its choices, its event channel and its clocks.</summary>

@@ -208,6 +208,38 @@ public sealed class InferenceEngineTests : IDisposable
         Assert.Equal(GenerationEventKind.Completed, (await Collect(next, 1)).Events[^1].Kind);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ParallelSamplingStreamsWhatOneThreadStreams(bool grammar)
+    {
+        // Four seeded choices of one request decode in lockstep, so both engines run the same batches: with two threads
+        // their decoders sample side by side, with one in turn. Every event (tokens, text, logprobs, finishes) must agree.
+        async Task<List<GenerationEvent>> Run(int threads)
+        {
+            using var engine = new InferenceEngine(_model, _tokenizer, new EngineOptions { MaxSequences = 4, MaxBatchTokens = 64, Threads = threads });
+            var request = new GenerationRequest
+            {
+                PromptTokens = _tokenizer.Encode("Once upon a time", addBos: true, parseSpecial: false),
+                MaxTokens = 40,
+                Choices = 4,
+                Sampling = new SamplingParameters { Temperature = 1.1f, TopP = 0.95f, Seed = 7, TopLogprobs = 3, RepetitionPenalty = 1.1f },
+                StopTokens = _tokenizer.EndOfGenerationIds,
+                Grammar = grammar ? BitNet.Runtime.Grammar.JsonGrammar.AnyJsonObject() : null,
+            };
+            Assert.True(engine.TrySubmit(request, out var reader));
+            return (await Collect(reader, 4)).Events;
+        }
+        var serial = await Run(1);
+        var parallel = await Run(2);
+        static string Show(GenerationEvent e) =>
+            $"{e.Kind} {e.Choice} {e.TokenId} [{e.Text}] {e.Logprob:R} {string.Join(",", (e.TopLogprobs ?? []).Select(t => $"{t.TokenId}:{t.Logprob:R}"))} " +
+            $"{e.Finish} {e.Usage?.CompletionTokens}";
+        Assert.Equal(serial.Select(Show), parallel.Select(Show));
+        Assert.True(serial.Count(e => e.Kind == GenerationEventKind.Token) > 20);
+        Assert.Equal(4, serial.Select(e => e.Choice).Distinct().Count());
+    }
+
     [Fact]
     public async Task ARequestCancelledWhileItWaitsFinishesEveryChoiceAsCancelled()
     {
