@@ -219,6 +219,70 @@ internal unsafe struct Avx512Isa : IKernelIsa
         return Vector512.Sum(t);
     }
 
+    /// <summary>Four tokens (batched decode of 4-7 sequences): the codes of each block unpacked once for all of them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        var m3 = Vector512.Create((byte)3);
+        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
+        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
+        var ones = Vector512<short>.One;
+        Vector512<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        nint s = k;
+        int b = 0;
+        while (b < blocks)
+        {
+            int stop = Math.Min(blocks, b + BlocksPerWidening);
+            Vector512<short> h0 = default, h1 = default, h2 = default, h3 = default;
+            for (; b < stop; b++)
+            {
+                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
+                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
+                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
+                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                sbyte* x = q + b * 128;
+                h0 = Block(h0, c0, c1, x); x += s;
+                h1 = Block(h1, c0, c1, x); x += s;
+                h2 = Block(h2, c0, c1, x); x += s;
+                h3 = Block(h3, c0, c1, x);
+            }
+            t0 += Avx512BW.MultiplyAddAdjacent(h0, ones); t1 += Avx512BW.MultiplyAddAdjacent(h1, ones);
+            t2 += Avx512BW.MultiplyAddAdjacent(h2, ones); t3 += Avx512BW.MultiplyAddAdjacent(h3, ones);
+        }
+        sums[0] = Vector512.Sum(t0); sums[1] = Vector512.Sum(t1); sums[2] = Vector512.Sum(t2); sums[3] = Vector512.Sum(t3);
+    }
+
+    /// <summary>Two tokens (batched decode of 2, 3, 6 or 7 sequences).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
+    {
+        var m3 = Vector512.Create((byte)3);
+        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
+        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
+        var ones = Vector512<short>.One;
+        Vector512<int> t0 = default, t1 = default;
+        sbyte* q1 = q + k;
+        int b = 0;
+        while (b < blocks)
+        {
+            int stop = Math.Min(blocks, b + BlocksPerWidening);
+            Vector512<short> h0 = default, h1 = default;
+            for (; b < stop; b++)
+            {
+                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
+                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
+                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
+                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                h0 = Block(h0, c0, c1, q + b * 128);
+                h1 = Block(h1, c0, c1, q1 + b * 128);
+            }
+            t0 += Avx512BW.MultiplyAddAdjacent(h0, ones);
+            t1 += Avx512BW.MultiplyAddAdjacent(h1, ones);
+        }
+        sums[0] = Vector512.Sum(t0);
+        sums[1] = Vector512.Sum(t1);
+    }
+
     /// <summary>A token's int16 sums gain one block: codes c0 against activations x[0..64), c1 against x[64..128).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<short> Block(Vector512<short> h, Vector512<byte> c0, Vector512<byte> c1, sbyte* x) =>
@@ -231,12 +295,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     // ---------------------------------------------------------------- the AVX-VNNI code
 
     public static bool TokenLaneTiles => true;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot4(row, q, k, blocks, sums);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot2(row, q, k, blocks, sums);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => AvxVnniIsa.TQ2Dot2(block, q0, q1, sums);
