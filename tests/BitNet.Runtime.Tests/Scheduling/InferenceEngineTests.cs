@@ -152,8 +152,9 @@ public sealed class InferenceEngineTests : IDisposable
         const string shared = "Once upon a time there was a little girl who liked to play with her red ball in the big park";
         using var engine = NewEngine();
         using var cts = new CancellationTokenSource();
-        // Without stop tokens the first request runs on while the second is admitted, prefilled and finished.
-        var first = Request(shared + " every day.", maxTokens: 150, ct: cts.Token) with { StopTokens = [] };
+        // Without stop tokens the first request runs on while the second is admitted, prefilled and finished (450 tokens,
+        // near the 512-token context: at 150 a fast machine finished it before the second request was done).
+        var first = Request(shared + " every day.", maxTokens: 450, ct: cts.Token) with { StopTokens = [] };
         Assert.True(engine.TrySubmit(first, out var running));
         await foreach (var e in running.ReadAllAsync())
             if (e.Kind == GenerationEventKind.PromptProcessed) break;
