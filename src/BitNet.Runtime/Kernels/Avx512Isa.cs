@@ -149,9 +149,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void I2SDot8(byte* row, sbyte* q, int k, int blocks, int* sums)
     {
-        var m3 = Vector512.Create((byte)3);
-        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);   // weights 0-31 | 32-63
-        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);  // weights 64-95 | 96-127
         var ones = Vector512<short>.One;
         Vector512<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
         nint s = k;
@@ -164,9 +161,7 @@ internal unsafe struct Avx512Isa : IKernelIsa
             {
                 // From DRAM the row stream needs the GEMV's software prefetch (see AvxVnniIsa.I2SDot8).
                 if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
-                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
-                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                Codes(row + b * 32, out var c0, out var c1);
                 sbyte* x = q + b * 128;
                 h0 = Block(h0, c0, c1, x); x += s;
                 h1 = Block(h1, c0, c1, x); x += s;
@@ -198,9 +193,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int I2SDot(byte* row, sbyte* q, int blocks)
     {
-        var m3 = Vector512.Create((byte)3);
-        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
-        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
         var ones = Vector512<short>.One;
         Vector512<int> t = default;
         int b = 0;
@@ -211,8 +203,8 @@ internal unsafe struct Avx512Isa : IKernelIsa
             for (; b < stop; b++)
             {
                 if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
-                h = Block(h, Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3, Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3, q + b * 128);
+                Codes(row + b * 32, out var c0, out var c1);
+                h = Block(h, c0, c1, q + b * 128);
             }
             t += Avx512BW.MultiplyAddAdjacent(h, ones);
         }
@@ -223,9 +215,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SDot4(byte* row, sbyte* q, int k, int blocks, int* sums)
     {
-        var m3 = Vector512.Create((byte)3);
-        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
-        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
         var ones = Vector512<short>.One;
         Vector512<int> t0 = default, t1 = default, t2 = default, t3 = default;
         nint s = k;
@@ -237,9 +226,7 @@ internal unsafe struct Avx512Isa : IKernelIsa
             for (; b < stop; b++)
             {
                 if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
-                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
-                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                Codes(row + b * 32, out var c0, out var c1);
                 sbyte* x = q + b * 128;
                 h0 = Block(h0, c0, c1, x); x += s;
                 h1 = Block(h1, c0, c1, x); x += s;
@@ -256,9 +243,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
     {
-        var m3 = Vector512.Create((byte)3);
-        var low = Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4);
-        var high = Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0);
         var ones = Vector512<short>.One;
         Vector512<int> t0 = default, t1 = default;
         sbyte* q1 = q + k;
@@ -270,9 +254,7 @@ internal unsafe struct Avx512Isa : IKernelIsa
             for (; b < stop; b++)
             {
                 if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-                var w = Avx512F.BroadcastVector256ToVector512((ulong*)(row + b * 32));
-                var c0 = Avx512F.ShiftRightLogicalVariable(w, low).AsByte() & m3;
-                var c1 = Avx512F.ShiftRightLogicalVariable(w, high).AsByte() & m3;
+                Codes(row + b * 32, out var c0, out var c1);
                 h0 = Block(h0, c0, c1, q + b * 128);
                 h1 = Block(h1, c0, c1, q1 + b * 128);
             }
@@ -281,6 +263,20 @@ internal unsafe struct Avx512Isa : IKernelIsa
         }
         sums[0] = Vector512.Sum(t0);
         sums[1] = Vector512.Sum(t1);
+    }
+
+    /// <summary>
+    /// One 32-byte I2_S block's codes 0..3 in weight order: the block broadcast to both 256-bit halves, shifted per 64-bit
+    /// lane by 6 | 4 (weights 0-31 | 32-63) and 2 | 0 (64-95 | 96-127), masked. <paramref name="block"/> must be
+    /// addressed without a constant displacement (see <see cref="I2SDot"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Codes(byte* block, out Vector512<byte> c0, out Vector512<byte> c1)
+    {
+        var w = Avx512F.BroadcastVector256ToVector512((ulong*)block);
+        var m3 = Vector512.Create((byte)3);
+        c0 = Avx512F.ShiftRightLogicalVariable(w, Vector512.Create(6UL, 6, 6, 6, 4, 4, 4, 4)).AsByte() & m3;
+        c1 = Avx512F.ShiftRightLogicalVariable(w, Vector512.Create(2UL, 2, 2, 2, 0, 0, 0, 0)).AsByte() & m3;
     }
 
     /// <summary>A token's int16 sums gain one block: codes c0 against activations x[0..64), c1 against x[64..128).</summary>
