@@ -74,7 +74,7 @@ public static unsafe class TernaryRates
         }
         foreach (int tk in new[] { 2560, 6912 })
         {
-            TileRate<Avx512Isa>("AVX-512", tk, 2);
+            TileRate<Avx512Isa>("AVX-512", tk, 2); TileRate<Avx512Isa>("AVX-512", tk, 1);
             TileRate<AvxVnniIsa>("AVX-VNNI", tk, 2); TileRate<AvxVnniIsa>("AVX-VNNI", tk, 1);
             TileRate<Avx2Isa>("AVX2", tk, 2); TileRate<Avx2Isa>("AVX2", tk, 1);
         }
@@ -96,25 +96,34 @@ public static unsafe class TernaryRates
         return 0;
     }
 
-    /// <summary>The 4-row x 16-token tile alone, its panel and lanes in L1: the kernel's own ceiling.</summary>
+    /// <summary>
+    /// The 4-row x 16-token tile alone (a pair of them where the variant has <see cref="IKernelIsa.TilePairs"/> and
+    /// <paramref name="vectors"/> is 2), its panel and lanes in L1: the kernel's own ceiling.
+    /// </summary>
     private static void TileRate<TIsa>(string name, int k, int vectors) where TIsa : struct, IKernelIsa
     {
         if (!TIsa.IsSupported) return;
+        bool pair = TIsa.TilePairs && vectors == 2;
+        int tokens = (pair ? 2 : 1) * 8 * vectors;
         using var codes = new NativeBuffer<byte>(4L * k);
-        using var lanes = new NativeBuffer<sbyte>(16L * k);
+        using var lanes = new NativeBuffer<sbyte>((long)tokens * k);
         var rng = new Random(3);
         for (int i = 0; i < 4 * k; i++) codes.Pointer[i] = (byte)rng.Next(3);
-        for (int i = 0; i < 16 * k; i++) lanes.Pointer[i] = (sbyte)rng.Next(-100, 100);
-        int* sums = stackalloc int[64];
+        for (int i = 0; i < tokens * k; i++) lanes.Pointer[i] = (sbyte)rng.Next(-100, 100);
+        int* sums = stackalloc int[128];
         int reps = 0;
         var sw = Stopwatch.StartNew();
         while (sw.ElapsedMilliseconds < 400)
         {
-            for (int i = 0; i < 100; i++) TIsa.CodeTile4(codes.Pointer, k, lanes.Pointer, vectors, k, sums);
+            for (int i = 0; i < 100; i++)
+            {
+                if (pair) TIsa.CodeTile4Pair(codes.Pointer, k, lanes.Pointer, lanes.Pointer + 16L * k, k, sums);
+                else TIsa.CodeTile4(codes.Pointer, k, lanes.Pointer, vectors, k, sums);
+            }
             reps += 100;
         }
         double s = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"{name,-12} tile 4 x {8 * vectors} over K={k} (panel {4 * k / 1024} KB, lanes {8 * vectors * k / 1024} KB): {4.0 * 8 * vectors * k * reps / s / 1e9:F1} GMAC/s");
+        Console.WriteLine($"{name,-12} tile 4 x {tokens} over K={k} (panel {4 * k / 1024} KB, lanes {tokens * k / 1024} KB): {4.0 * tokens * k * reps / s / 1e9:F1} GMAC/s");
     }
 
     /// <summary>The F16 and Q8_0 head over <paramref name="rows"/> rows of 2560: one thread's multiply-add rate per batch size.</summary>
@@ -216,6 +225,7 @@ public static unsafe class TernaryRates
                 (string Name, Action<nint> Run)[] drivers =
                 [
                     ("eight-token rows", yp => TernaryKernels.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
+                    ("eight-token rows AVX-512", yp => TernaryKernels.Compute<Avx512Isa>(matrix, act, (float*)yp, n, 0, n)),
                     ("lane tiles", yp => TernaryTiles.Compute<AvxVnniIsa>(matrix, act, (float*)yp, n, 0, n)),
                     ("lane tiles AVX-512", yp => TernaryTiles.Compute<Avx512Isa>(matrix, act, (float*)yp, n, 0, n)),
                     ("lane tiles AVX2", yp => TernaryTiles.Compute<Avx2Isa>(matrix, act, (float*)yp, n, 0, n)),

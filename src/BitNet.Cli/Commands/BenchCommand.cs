@@ -120,8 +120,10 @@ internal static class BenchCommand
         double single = decode.FirstOrDefault(d => d.Batch == 1)?.MedianTokS ?? 0;
         double fraction = bandwidth > 0 ? single * bytesPerToken / (bandwidth * 1e9) : 0;
         double peakRss = PeakRssMb();
+        // Without a batch-1 run there is no fraction to report (a batch-8-only run printed "reaches 0%").
+        string reach = decode.Any(d => d.Batch == 1) ? $"batch-1 decode reaches {100 * fraction:F0}%; " : "";
         log.WriteLine($"bandwidth limit: {bandwidth * 1e9 / bytesPerToken:F1} tok/s at {bytesPerToken / 1e6:F1} MB/token; " +
-            $"batch-1 decode reaches {100 * fraction:F0}%; peak RSS {peakRss:F0} MB");
+            $"{reach}peak RSS {peakRss:F0} MB");
 
         if (json)
         {
