@@ -5,13 +5,13 @@ using System.Runtime.Intrinsics.X86;
 namespace BitNet.Runtime.Kernels;
 
 /// <summary>
-/// AVX-VNNI plus 512-bit AVX-512BW: the ternary GEMM of prefill (the token-lane tiles of 16 tokens) and of batched
-/// decode (the eight-token I2_S rows) in 512-bit registers; everything else is the <see cref="AvxVnniIsa"/> code. .NET 10 has no 512-bit <c>vpdpbusd</c> (its
-/// <see cref="AvxVnni"/> is VEX, 256-bit only), so the tile multiplies with <c>vpmaddubsw</c> (64 u8 x s8 products
+/// AVX-VNNI plus 512-bit AVX-512BW: the I2_S ternary dots (prefill's token-lane tiles, decode's GEMV and the 2-, 4- and
+/// 8-token rows of batched decode) in 512-bit registers; everything else is the <see cref="AvxVnniIsa"/> code. .NET 10
+/// has no 512-bit <c>vpdpbusd</c> (its <see cref="AvxVnni"/> is VEX, 256-bit only), so the kernels multiply with <c>vpmaddubsw</c> (64 u8 x s8 products
 /// summed in pairs into 32 int16 lanes) and adds the pairs in int16 for 32 groups before one <c>vpmaddwd</c> widens
 /// them: per 64 products 2 instructions, as two 256-bit <c>vpdpbusd</c>, but at 512-bit width. On Zen 5 (full-width
-/// 512-bit units) one core ran that pair at 535-553 GMAC/s against 233-257 for <c>vpdpbusd</c> ymm (`ternary-rates
-/// --peak`).
+/// 512-bit units) one core ran that pair at 535-670 GMAC/s against 233-288 for <c>vpdpbusd</c> ymm (`ternary-rates
+/// --peak`). The 16-bit sums bound each lane: see below; the TQ2_0 and TQ1_0 tiles go through <see cref="CodeTile4"/> too.
 /// <para>
 /// Chosen where the runtime itself treats 512-bit vectors as fast (<see cref="Vector512.IsHardwareAccelerated"/>: not
 /// on the Intel parts that lower their clock for them). Measured on Zen 5 only; <c>--kernels AVX-VNNI</c> selects the
