@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using BitNet.Runtime.Kernels;
 using BitNet.Runtime.Threading;
 
@@ -45,6 +46,9 @@ public static unsafe class MemoryBandwidthProbe
             var a0 = Vector256<long>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
             for (long i = 0; i < size; i += 128)
             {
+                // The software prefetch the decode kernels issue, so the probe reads the way they do (on a Zen 5 VM,
+                // alternated passes: 36.7-42.9 against 37.2-40.1 GB/s without it).
+                if (Sse.IsSupported) { Sse.Prefetch0(p + i + Streaming.PrefetchBytes); Sse.Prefetch0(p + i + Streaming.PrefetchBytes + 64); }
                 a0 += Vector256.Load((long*)(p + i));
                 a1 += Vector256.Load((long*)(p + i + 32));
                 a2 += Vector256.Load((long*)(p + i + 64));
