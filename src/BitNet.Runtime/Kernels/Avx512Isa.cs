@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace BitNet.Runtime.Kernels;
 
 /// <summary>
-/// AVX-VNNI plus 512-bit AVX-512BW: the I2_S ternary dots (prefill's token-lane tiles, decode's GEMV and the 2-, 4- and
+/// AVX-VNNI plus 512-bit AVX-512BW: the I2_S ternary dots (prefill's token-lane tiles, decode's GEMV and the 4- and
 /// 8-token rows of batched decode) in 512-bit registers; everything else is the <see cref="AvxVnniIsa"/> code. .NET 10
 /// has no 512-bit <c>vpdpbusd</c> (its <see cref="AvxVnni"/> is VEX, 256-bit only), so the kernels multiply with <c>vpmaddubsw</c> (64 u8 x s8 products
 /// summed in pairs into 32 int16 lanes) and adds the pairs in int16 for 32 groups before one <c>vpmaddwd</c> widens
@@ -239,32 +239,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
         sums[0] = Vector512.Sum(t0); sums[1] = Vector512.Sum(t1); sums[2] = Vector512.Sum(t2); sums[3] = Vector512.Sum(t3);
     }
 
-    /// <summary>Two tokens (batched decode of 2, 3, 6 or 7 sequences).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums)
-    {
-        var ones = Vector512<short>.One;
-        Vector512<int> t0 = default, t1 = default;
-        sbyte* q1 = q + k;
-        int b = 0;
-        while (b < blocks)
-        {
-            int stop = Math.Min(blocks, b + BlocksPerWidening);
-            Vector512<short> h0 = default, h1 = default;
-            for (; b < stop; b++)
-            {
-                if ((b & 1) == 0) Sse.Prefetch0(row + b * 32 + Streaming.PrefetchBytes);
-                Codes(row + b * 32, out var c0, out var c1);
-                h0 = Block(h0, c0, c1, q + b * 128);
-                h1 = Block(h1, c0, c1, q1 + b * 128);
-            }
-            t0 += Avx512BW.MultiplyAddAdjacent(h0, ones);
-            t1 += Avx512BW.MultiplyAddAdjacent(h1, ones);
-        }
-        sums[0] = Vector512.Sum(t0);
-        sums[1] = Vector512.Sum(t1);
-    }
-
     /// <summary>
     /// One 32-byte I2_S block's codes 0..3 in weight order: the block broadcast to both 256-bit halves, shifted per 64-bit
     /// lane by 6 | 4 (weights 0-31 | 32-63) and 2 | 0 (64-95 | 96-127), masked. <paramref name="block"/> must be
@@ -291,6 +265,10 @@ internal unsafe struct Avx512Isa : IKernelIsa
     // ---------------------------------------------------------------- the AVX-VNNI code
 
     public static bool TokenLaneTiles => true;
+
+    /// <summary>Two tokens keep the 256-bit pair kernel: its 512-bit form ran no faster (130-164 against 137-150 GMAC/s, one thread, alternated).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot2(row, q, k, blocks, sums);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => AvxVnniIsa.TQ2Dot2(block, q0, q1, sums);
