@@ -10,51 +10,7 @@ namespace BitNet.Runtime.Model;
 /// <summary>The steps of the forward pass. Parallel steps run through preallocated work items: nothing allocates per token.</summary>
 public sealed unsafe partial class Transformer
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Quantize(float* x, int tokens, int width)
-    {
-        long start = Stamp();
-        var act = _s.Act;
-        if (tokens < ParallelTokens || _pool.ThreadCount == 1) act.Quantize(_w.Kernels, x, tokens, width, width);
-        else
-        {
-            act.Prepare(tokens, width);
-            RunStage(Stage.Quantize, x, null, tokens, stride: width);
-            RunStage(Stage.Lanes, null, null, act.LaneTiles);
-        }
-        Record(ForwardProfile.Stage.ActivationQuant, start);
-    }
-
-    /// <summary>The input of Wo / Wdown to int8: through the SubLN norm where the architecture has one.</summary>
-    private void SubNormAndQuantize(float* x, float[]? subNorm, int tokens, int width)
-    {
-        if (subNorm is null)
-        {
-            Quantize(x, tokens, width);
-            return;
-        }
-        NormAndQuantize(x, _s.Xn, tokens, width, subNorm);
-    }
-
-    /// <summary>y = rmsnorm(x) * weight, then y to int8: for several tokens, both in one parallel stage (the same operations per token as <see cref="RmsNorm"/> then <see cref="Quantize"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void NormAndQuantize(float* x, float* y, int tokens, int width, float[] weight)
-    {
-        if (tokens < ParallelTokens || _pool.ThreadCount == 1)
-        {
-            RmsNorm(x, y, tokens, width, width, weight);
-            Quantize(y, tokens, width);
-            return;
-        }
-        long start = Stamp();
-        var act = _s.Act;
-        act.Prepare(tokens, width);
-        RunStage(Stage.NormQuantize, x, y, tokens, width: width, stride: width, weight: weight);
-        RunStage(Stage.Lanes, null, null, act.LaneTiles);
-        Record(ForwardProfile.Stage.ActivationQuant, start);
-    }
-
-    /// <summary>On the calling thread: one token, or one thread (several tokens go through <see cref="NormAndQuantize"/>).</summary>
+    /// <summary>On the calling thread: the final norm, and a decoded token's (several tokens go through <see cref="PrepareActivations"/>).</summary>
     private void RmsNorm(float* x, float* y, int tokens, int n, int stride, float[] weight)
     {
         long start = Stamp();
@@ -72,25 +28,12 @@ public sealed unsafe partial class Transformer
         TensorPrimitives.Multiply(dst, weight, dst);
     }
 
-    private void Add(float* x, float* y, int n)
-    {
-        long start = Stamp();
-        if (_s.Tokens < ParallelTokens || _pool.ThreadCount == 1)
-        {
-            var a = new Span<float>(x, n);
-            TensorPrimitives.Add(a, new ReadOnlySpan<float>(y, n), a);
-        }
-        else RunElementwise(Stage.Add, x, y, n);
-        Record(ForwardProfile.Stage.Residual, start);
-    }
-
     /// <summary>g = relu(g)^2 * u or silu(g) * u, elementwise over [T, ff].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void GatedActivation(float* g, float* u, int n)
     {
         long start = Stamp();
-        if (_s.Tokens < ParallelTokens || _pool.ThreadCount == 1) GatedActivationRange(g, u, n);
-        else RunElementwise(Stage.Gate, g, u, n);
+        GatedActivationRange(g, u, n);
         Record(ForwardProfile.Stage.FfnActivation, start);
     }
 
@@ -133,39 +76,66 @@ public sealed unsafe partial class Transformer
     }
 
     /// <summary>
-    /// RoPE over the first ropeDim elements of each head, frequency j = theta^(-2j/ropeDim) for pair j: NEOX pairs
-    /// element j with j + ropeDim/2, NORM pairs 2j with 2j+1.
+    /// RoPE over the first ropeDim elements of each head of q and k, frequency j = theta^(-2j/ropeDim) for pair j: NEOX
+    /// pairs element j with j + ropeDim/2, NORM pairs 2j with 2j+1. The angles come from <see cref="RopeAngles"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Rope(float* v, int tokens, int stride, int heads)
+    private void Rope(int tokens)
+    {
+        long start = Stamp();
+        if (tokens < ParallelTokens)
+            for (int t = 0; t < tokens; t++)
+            {
+                RopeToken(_s.Q, t, _c.QDim, _c.Heads);
+                RopeToken(_s.K, t, _c.KvDim, _c.KvHeads);
+            }
+        else
+        {
+            _s.StageWork.Stage = Stage.Rope;
+            _pool.Run(_s.StageWork, tokens);
+        }
+        Record(ForwardProfile.Stage.Rope, start);
+    }
+
+    /// <summary>
+    /// cos and sin of every token's angles [T, ropeDim/2], once per forward pass: every layer rotates by the same
+    /// angles, and computing them per layer took most of the rotation's time (two double-precision calls per pair).
+    /// </summary>
+    private void RopeAngles(int tokens)
     {
         long start = Stamp();
         int half = _c.RopeDim / 2;
-        // Element offsets of pair j's two members: (j, j + half) for NEOX, (2j, 2j + 1) for NORM.
-        int step = _c.Rope == RopeStyle.Norm ? 2 : 1, partner = _c.Rope == RopeStyle.Norm ? 1 : half;
-        float* cos = _s.RopeCos, sin = _s.RopeSin;
         for (int t = 0; t < tokens; t++)
         {
             double pos = _s.Positions[t];
+            float* cos = _s.RopeCos + (long)t * half, sin = _s.RopeSin + (long)t * half;
             for (int j = 0; j < half; j++)
             {
                 double a = pos * _s.InvFreq[j];
                 cos[j] = (float)Math.Cos(a);
                 sin[j] = (float)Math.Sin(a);
             }
-            for (int h = 0; h < heads; h++)
-            {
-                float* p = v + (long)t * stride + h * _c.HeadDim;
-                for (int j = 0; j < half; j++)
-                {
-                    float* a = p + j * step;
-                    float x0 = a[0], x1 = a[partner];
-                    a[0] = x0 * cos[j] - x1 * sin[j];
-                    a[partner] = x0 * sin[j] + x1 * cos[j];
-                }
-            }
         }
         Record(ForwardProfile.Stage.Rope, start);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RopeToken(float* v, int t, int stride, int heads)
+    {
+        int half = _c.RopeDim / 2;
+        // Element offsets of pair j's two members: (j, j + half) for NEOX, (2j, 2j + 1) for NORM.
+        int step = _c.Rope == RopeStyle.Norm ? 2 : 1, partner = _c.Rope == RopeStyle.Norm ? 1 : half;
+        float* cos = _s.RopeCos + (long)t * half, sin = _s.RopeSin + (long)t * half;
+        for (int h = 0; h < heads; h++)
+        {
+            float* p = v + (long)t * stride + h * _c.HeadDim;
+            for (int j = 0; j < half; j++)
+            {
+                float* a = p + j * step;
+                float x0 = a[0], x1 = a[partner];
+                a[0] = x0 * cos[j] - x1 * sin[j];
+                a[partner] = x0 * sin[j] + x1 * cos[j];
+            }
+        }
     }
 
     private void StoreKv(KvCachePool cache, int layer, int tokens)
@@ -384,8 +354,8 @@ public sealed unsafe partial class Transformer
             Gate = Alloc((long)maxTokens * c.FeedForward);
             Up = Alloc((long)maxTokens * c.FeedForward);
             Tmp = Alloc((long)maxTokens * c.Embedding);
-            RopeCos = Alloc(c.RopeDim / 2);
-            RopeSin = Alloc(c.RopeDim / 2);
+            RopeCos = Alloc((long)maxTokens * (c.RopeDim / 2));
+            RopeSin = Alloc((long)maxTokens * (c.RopeDim / 2));
             Act = new QuantizedActivations(maxTokens, wide);
             _owned.Add(Act);
             Positions = new int[maxTokens];

@@ -61,25 +61,23 @@ public sealed unsafe partial class Transformer : IDisposable
         for (int t = 0; t < T; t++) _w.Embedding.DecodeRow(tokens[t], s.Row(s.X, t, d));   // x    [T, d]
         Record(ForwardProfile.Stage.Embedding, t0);
 
+        RopeAngles(T);                                                             // cos, sin [T, rope/2]
         for (int l = 0; l < _c.Layers; l++)
         {
             var L = _w.Layers[l];
             // attention: h = rmsnorm(x)*attn_norm -> int8 once for q, k, v
-            NormAndQuantize(s.X, s.Xn, T, d, L.AttnNorm);                          // xn [T, d] -> act [T, d] int8
+            PrepareActivations(s.X, T, d, norm: L.AttnNorm, normed: s.Xn);         // xn [T, d] -> act [T, d] int8
             MatMul(L.Q, s.Q, qd, L.K, s.K, kvd, L.V, s.V, kvd);                    // q [T, qd], k v [T, kvd]
-            Rope(s.Q, T, qd, _c.Heads);
-            Rope(s.K, T, kvd, _c.KvHeads);
+            Rope(T);                                                               // q, k rotated by position
             StoreKv(cache, l, T);                                                  // cache[slot][l][pos] = k, v
             Attention(cache, l, T);                                                // att  [T, qd]
-            SubNormAndQuantize(s.Att, L.AttnSubNorm, T, qd);                       // SubLN (bitnet*) -> act [T, qd]
+            PrepareActivations(s.Att, T, qd, norm: L.AttnSubNorm, normed: s.Xn);   // SubLN (bitnet*) -> act [T, qd]
             MatMul(L.O, s.Tmp, d);                                                 // tmp  [T, d]
-            Add(s.X, s.Tmp, T * d);                                                // x += Wo a
 
-            // feed-forward: f = act(gate) * up, SubLN, down
-            NormAndQuantize(s.X, s.Xn, T, d, L.FfnNorm);
+            // feed-forward: x += Wo a, then f = act(gate) * up, SubLN, down
+            PrepareActivations(s.X, T, d, residual: s.Tmp, norm: L.FfnNorm, normed: s.Xn);
             MatMul(L.Gate, s.Gate, ff, L.Up, s.Up, ff);                            // gate, up [T, ff]
-            GatedActivation(s.Gate, s.Up, T * ff);                                 // gate = act(gate) * up
-            SubNormAndQuantize(s.Gate, L.FfnSubNorm, T, ff);                       // SubLN (bitnet*) -> act [T, ff]
+            PrepareActivations(s.Gate, T, ff, up: s.Up, norm: L.FfnSubNorm, normed: s.Xn); // gate = act(gate) * up -> act [T, ff]
             MatMul(L.Down, s.Tmp, d);                                              // tmp  [T, d]
             Add(s.X, s.Tmp, T * d);                                                // x += Wdown f
         }
