@@ -128,7 +128,20 @@ public sealed unsafe partial class Transformer
         for (int h = 0; h < heads; h++)
         {
             float* p = v + (long)t * stride + h * _c.HeadDim;
-            for (int j = 0; j < half; j++)
+            int j = 0;
+            // NEOX pairs are two contiguous halves: eight pairs per vector, the same multiplies and subtraction or
+            // addition per element as the scalar loop (no fused multiply-add), so the results are identical.
+            if (Vector256.IsHardwareAccelerated && _c.Rope != RopeStyle.Norm)
+                for (; j + 8 <= half; j += 8)
+                {
+                    var x0 = Vector256.Load(p + j);
+                    var x1 = Vector256.Load(p + j + half);
+                    var c = Vector256.Load(cos + j);
+                    var s = Vector256.Load(sin + j);
+                    (x0 * c - x1 * s).Store(p + j);
+                    (x0 * s + x1 * c).Store(p + j + half);
+                }
+            for (; j < half; j++)
             {
                 float* a = p + j * step;
                 float x0 = a[0], x1 = a[partner];
