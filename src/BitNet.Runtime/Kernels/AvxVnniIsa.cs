@@ -193,6 +193,9 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
 
     public static bool TokenLaneTiles => true;
 
+    public static void FinishI2STile(int* sums, int* totals, float* scales, float tensorScale, float outputScale, int count, float* y, int yStride) =>
+        Avx2Isa.FinishI2STile(sums, totals, scales, tensorScale, outputScale, count, y, yStride);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void I2SUnpack(byte* row, int blocks, byte* codes) => Avx2Isa.I2SUnpack(row, blocks, codes);
 

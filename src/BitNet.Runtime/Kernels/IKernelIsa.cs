@@ -95,6 +95,14 @@ internal unsafe interface IKernelIsa
     static virtual void CodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums) =>
         TernaryTiles.ReferenceCodeTile4(codes, codeStride, lanes, vectors, k, sums);
 
+    /// <summary>
+    /// One I2_S lane tile's outputs: y[j * yStride + r] = ((sums[r * 16 + j] - totals[j]) * tensorScale) * scales[j] *
+    /// outputScale for its 4 rows r and <paramref name="count"/> tokens j, the row kernels' float operations in their
+    /// order (so every variant's outputs are the reference's bit for bit).
+    /// </summary>
+    static virtual void FinishI2STile(int* sums, int* totals, float* scales, float tensorScale, float outputScale, int count, float* y, int yStride) =>
+        TernaryTiles.ReferenceFinishI2STile(sums, totals, scales, tensorScale, outputScale, 0, count, y, yStride);
+
     /// <summary>Whether two lane tiles of more than 8 tokens each take <see cref="CodeTile4Pair"/> (I2_S).</summary>
     static virtual bool TilePairs => false;
 

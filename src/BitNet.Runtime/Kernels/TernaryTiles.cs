@@ -44,7 +44,6 @@ internal static unsafe class TernaryTiles
         int* sums = stackalloc int[128];        // [4 rows, 16 tokens], a second tile's after it (tile pairs)
         float* acc = stackalloc float[64];      // [4 rows, 16 tokens], the TQ formats' per-block float sums
         int* blockSums = stackalloc int[16];    // [16 tokens], the TQ formats' activation sums of one 256-block
-        float* out8 = stackalloc float[8];      // one row's finished outputs for 8 tokens, before the strided stores
         for (int t0 = 0; t0 < x.Tokens; t0 += TokensPerPanel)
         {
             int t1 = Math.Min(x.Tokens, t0 + TokensPerPanel);
@@ -70,13 +69,13 @@ internal static unsafe class TernaryTiles
                         if (TIsa.TilePairs && vectors == 2 && next > 8)
                         {
                             TIsa.CodeTile4Pair(panel, k, lanes, lanes + 16L * k, k, sums);
-                            FinishI2S(w, x, sums, tb, count, y + n, yStride, out8);
-                            FinishI2S(w, x, sums + 64, tb + 16, next, y + n, yStride, out8);
+                            FinishI2S<TIsa>(w, x, sums, tb, count, y + n, yStride);
+                            FinishI2S<TIsa>(w, x, sums + 64, tb + 16, next, y + n, yStride);
                             tile++;
                             continue;
                         }
                         TIsa.CodeTile4(panel, k, lanes, vectors, k, sums);
-                        FinishI2S(w, x, sums, tb, count, y + n, yStride, out8);
+                        FinishI2S<TIsa>(w, x, sums, tb, count, y + n, yStride);
                         continue;
                     }
                     BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, sums, acc, blockSums);
@@ -88,35 +87,11 @@ internal static unsafe class TernaryTiles
         }
     }
 
-    /// <summary>
-    /// y[(tb + j) * yStride + r] for the tile's 4 rows and count tokens, the row kernels' float operations in their
-    /// order (bit-identical), eight tokens per vector where the hardware has 256-bit vectors.
-    /// </summary>
+    /// <summary>y[(tb + j) * yStride + r] for the tile's 4 rows and count tokens (<see cref="IKernelIsa.FinishI2STile"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FinishI2S(TernaryMatrix w, QuantizedActivations x, int* sums, int tb, int count, float* y, int yStride, float* out8)
-    {
-        int j0 = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var ws = Vector256.Create(w.TensorScale);
-            var os = Vector256.Create(w.OutputScale);
-            for (; j0 + 8 <= count; j0 += 8)
-            {
-                var totals = Vector256.Load(x.Totals + tb + j0);
-                var scales = Vector256.Load(x.Scale + tb + j0);
-                for (int r = 0; r < 4; r++)
-                {
-                    var dot = Vector256.ConvertToSingle(Vector256.Load(sums + r * 16 + j0) - totals) * ws;
-                    (dot * scales * os).Store(out8);
-                    float* yr = y + (long)(tb + j0) * yStride + r;
-                    for (int j = 0; j < 8; j++) yr[(long)j * yStride] = out8[j];
-                }
-            }
-        }
-        for (int r = 0; r < 4; r++)
-            for (int j = j0; j < count; j++)
-                y[(long)(tb + j) * yStride + r] = TernaryKernels.Finish(w, (sums[r * 16 + j] - x.Totals[tb + j]) * w.TensorScale, x.Scale[tb + j]);
-    }
+    private static void FinishI2S<TIsa>(TernaryMatrix w, QuantizedActivations x, int* sums, int tb, int count, float* y, int yStride)
+        where TIsa : struct, IKernelIsa =>
+        TIsa.FinishI2STile(sums, x.Totals + tb, x.Scale + tb, w.TensorScale, w.OutputScale, count, y + (long)tb * yStride, yStride);
 
     /// <summary>TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -181,6 +156,14 @@ internal static unsafe class TernaryTiles
     {
         for (int b = 0; b < blocks; b++)
             ReferenceDequantizer.TQ2_0Codes(new ReadOnlySpan<byte>(row + b * 66, 66), new Span<byte>(codes + b * 256, 256));
+    }
+
+    /// <summary>Tokens [j0, count) of <see cref="IKernelIsa.FinishI2STile"/>, as <see cref="TernaryKernels.Finish"/> computes each.</summary>
+    public static void ReferenceFinishI2STile(int* sums, int* totals, float* scales, float tensorScale, float outputScale, int j0, int count, float* y, int yStride)
+    {
+        for (int j = j0; j < count; j++)
+            for (int r = 0; r < 4; r++)
+                y[(long)j * yStride + r] = (sums[r * 16 + j] - totals[j]) * tensorScale * scales[j] * outputScale;
     }
 
     public static void ReferenceCodeTile4(byte* codes, int codeStride, sbyte* lanes, int vectors, int k, int* sums)
