@@ -46,6 +46,9 @@ public abstract unsafe class KernelSet
     /// <summary>Per-token absmax int8 quantization of one row; returns the dequantization scale m/127.</summary>
     public abstract float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q);
 
+    /// <summary><see cref="QuantizeRow(ReadOnlySpan{float}, Span{sbyte})"/> when the caller already has max |x_i| (NaN if any x_i is NaN).</summary>
+    public abstract float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q, float absMax);
+
     /// <summary>
     /// Causal softmax attention of <paramref name="heads"/> query heads (consecutive in q and output) that share one KV
     /// head, over n cached positions: <c>output_h = softmax(q_h . K[0..n) / sqrt(hd)) . V[0..n)</c>; position p's key
@@ -127,6 +130,8 @@ public abstract unsafe class KernelSet
             RowKernels.Q8<TIsa>(codes, scales, k, xq, xd, xs, tokens, y, yStride, r0, r1);
 
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q) => ActivationQuantizer.Quantize<TIsa>(x, q);
+
+        public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q, float absMax) => ActivationQuantizer.Quantize<TIsa>(x, q, absMax);
 
         public override bool AttentionTiles => TIsa.AttentionTiles;
 

@@ -99,6 +99,15 @@ public sealed unsafe class QuantizedActivations : IDisposable
         Summarize(t);
     }
 
+    /// <summary><see cref="QuantizeToken(KernelSet, float*, int)"/> when the caller already has max |x_i| (NaN if any is NaN).</summary>
+    public void QuantizeToken(KernelSet kernels, float* x, int t, float absMax)
+    {
+        int k = K;
+        var dst = new Span<sbyte>(Q + (long)t * k, k);
+        Scale[t] = kernels.QuantizeRow(new ReadOnlySpan<float>(x, k), dst, absMax);
+        Summarize(t);
+    }
+
     /// <summary>Block sums and total of token t's codes.</summary>
     private void Summarize(int t)
     {
@@ -154,11 +163,16 @@ internal static unsafe class ActivationQuantizer
 
     /// <summary>Quantizes one row; returns the dequantization scale m/127.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Quantize<TIsa>(ReadOnlySpan<float> x, Span<sbyte> q) where TIsa : struct, IKernelIsa
+    public static float Quantize<TIsa>(ReadOnlySpan<float> x, Span<sbyte> q) where TIsa : struct, IKernelIsa =>
+        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
+        Quantize<TIsa>(x, q, MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x)));
+
+    /// <summary>Quantizes one row whose max |x_i| (NaN if any x_i is NaN) the caller has; returns m/127.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Quantize<TIsa>(ReadOnlySpan<float> x, Span<sbyte> q, float absMax) where TIsa : struct, IKernelIsa
     {
         Debug.Assert(q.Length >= x.Length);
-        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
-        float m = MathF.Max(MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x)), MinAbsMax);
+        float m = MathF.Max(absMax, MinAbsMax);
         if (!float.IsFinite(m)) m = float.MaxValue; // NaN/Inf input: keep going, the caller detects non-finite output
         fixed (float* xp = x)
         fixed (sbyte* qp = q)
@@ -173,6 +187,21 @@ internal static unsafe class ActivationQuantizer
         // Integer sums, so any order gives the same result: 16-bit lanes widened from bytes (a lane sums 16 codes of a
         // block, at most 16 x 128 = 2048 in magnitude), then to 32 bits once per block.
         ref sbyte b0 = ref MemoryMarshal.GetReference(q);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (int b = 0; b < sums.Length; b++)
+            {
+                ref sbyte blk = ref Unsafe.Add(ref b0, b * QuantizedActivations.SumBlock);
+                Vector256<short> acc = Vector256<short>.Zero;
+                for (int i = 0; i < QuantizedActivations.SumBlock; i += 32)
+                {
+                    var v = Vector256.LoadUnsafe(ref blk, (nuint)i);
+                    acc += Vector256.WidenLower(v) + Vector256.WidenUpper(v);
+                }
+                sums[b] = Vector256.Sum(Vector256.WidenLower(acc) + Vector256.WidenUpper(acc));
+            }
+            return;
+        }
         for (int b = 0; b < sums.Length; b++)
         {
             ref sbyte blk = ref Unsafe.Add(ref b0, b * QuantizedActivations.SumBlock);

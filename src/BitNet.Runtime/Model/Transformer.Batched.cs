@@ -78,13 +78,14 @@ public sealed unsafe partial class Transformer
                 TensorPrimitives.Add(row, new ReadOnlySpan<float>(Residual + (long)t * Stride, Width), row);
             }
             if (Up != null) o.GatedActivationRange(x, Up + (long)t * Stride, Width);
-            if (Weight is not null)
+            if (Weight is null)
             {
-                float* y = Normed + (long)t * Stride;
-                o.RmsNormRow(x, y, Width, Weight);
-                x = y;
+                o._s.Act.QuantizeToken(o._w.Kernels, x, t);
+                return;
             }
-            o._s.Act.QuantizeToken(o._w.Kernels, x, t);
+            float* y = Normed + (long)t * Stride;
+            float absMax = o.RmsNormRowAbsMax(x, y, Width, Weight);
+            o._s.Act.QuantizeToken(o._w.Kernels, y, t, absMax);
         }
     }
 
