@@ -10,8 +10,9 @@ namespace BitNet.Runtime.Kernels;
 /// has no 512-bit <c>vpdpbusd</c> (its <see cref="AvxVnni"/> is VEX, 256-bit only), so the kernels multiply with <c>vpmaddubsw</c> (64 u8 x s8 products
 /// summed in pairs into 32 int16 lanes) and adds the pairs in int16 for 32 groups before one <c>vpmaddwd</c> widens
 /// them: per 64 products 2 instructions, as two 256-bit <c>vpdpbusd</c>, but at 512-bit width. On Zen 5 (full-width
-/// 512-bit units) one core ran that pair at 535-670 GMAC/s against 233-288 for <c>vpdpbusd</c> ymm (`ternary-rates
-/// --peak`). The 16-bit sums bound each lane: see below; the TQ2_0 and TQ1_0 tiles go through <see cref="CodeTile4"/> too.
+/// 512-bit units) one core ran the tile's mix of them, operands loaded from L1, at 448-466 GMAC/s against 241-267 for
+/// <c>vpdpbusd</c> ymm (`ternary-rates --peak`), and the tile pair reaches 91-96% of that. The 16-bit sums bound each
+/// lane: see below; the TQ2_0 and TQ1_0 tiles go through <see cref="CodeTile4"/> too.
 /// <para>
 /// Chosen where the runtime itself treats 512-bit vectors as fast (<see cref="Vector512.IsHardwareAccelerated"/>: not
 /// on the Intel parts that lower their clock for them). Measured on Zen 5 only; <c>--kernels AVX-VNNI</c> selects the
@@ -93,7 +94,8 @@ internal unsafe struct Avx512Isa : IKernelIsa
     /// <summary>
     /// Two 16-token tiles (32 tokens): each row's 4 codes broadcast once for two activation vectors, so a broadcast
     /// serves two <c>vpmaddubsw</c> (one in <see cref="CodeTile4"/>): 463 against 392 GMAC/s for one tile in L1 on Zen 5
-    /// (8 rows x 16 tokens: 427; 8 x 32 and 4 x 64: 470-476). Eight int16 accumulators; each takes one add per group.
+    /// (8 rows x 16 tokens: 427; 8 x 32 and 4 x 64: 470-476); 4 x 48 with the codes hoisted out of the loop ran no faster,
+    /// so the instructions themselves, not the broadcasts, are the limit. Eight int16 accumulators; each takes one add per group.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void CodeTile4Pair(byte* codes, int codeStride, sbyte* lanesA, sbyte* lanesB, int k, int* sums)
