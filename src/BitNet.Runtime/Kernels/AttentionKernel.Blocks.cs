@@ -41,7 +41,7 @@ internal static unsafe partial class AttentionKernel
         long need = 2L * n * hd + (long)n * Columns + (long)columns * n + (long)Columns * hd;
         if (t_blockScratch is null || t_blockScratch.Length < need) t_blockScratch = new float[Math.Max(need, 1 << 16)];
         float scale = 1f / MathF.Sqrt(hd);
-        float* pass = stackalloc float[MaxHeadsPerPass];
+        float* pass = stackalloc float[2 * MaxHeadsPerPass];  // two positions' dots
         fixed (float* scratch = t_blockScratch)
         {
             float* vf = scratch;                           // values  [n, hd] float
@@ -63,7 +63,17 @@ internal static unsafe partial class AttentionKernel
                     int g = Math.Min(MaxHeadsPerPass, heads - h0);
                     float* qg = q + (long)i * qStride + (long)h0 * hd;
                     float* sc = sp + (long)(i * heads + h0) * n;
-                    for (int p = 0; p < ni; p++)
+                    int p = 0;
+                    for (; p + 2 <= ni; p += 2)
+                    {
+                        TIsa.FloatDotHeads2(qg, hd, g, kf + (long)p * hd, kf + (long)(p + 1) * hd, hd, pass, pass + MaxHeadsPerPass);
+                        for (int j = 0; j < g; j++)
+                        {
+                            sc[(long)j * n + p] = pass[j] * scale;
+                            sc[(long)j * n + p + 1] = pass[MaxHeadsPerPass + j] * scale;
+                        }
+                    }
+                    if (p < ni)
                     {
                         TIsa.FloatDotHeads(qg, hd, g, kf + (long)p * hd, hd, pass);
                         for (int j = 0; j < g; j++) sc[(long)j * n + p] = pass[j] * scale;
@@ -99,9 +109,8 @@ internal static unsafe partial class AttentionKernel
                 new ReadOnlySpan<float>(at, hd).CopyTo(new Span<float>(row, hd));
                 continue;
             }
-            // 0 + 1 * v is v exactly: the axpy primitive carries the instruction set's exact widening.
-            new Span<float>(row, hd).Clear();
-            TIsa.AxpyHalf(1f, (ushort*)at, row, hd);
+            // The widening HalfDotHeads and AxpyHalfHeads load with (the axpy 0 + 1 * v it replaced turned -0 into +0).
+            TIsa.WidenHalves((ushort*)at, row, hd);
         }
     }
 

@@ -34,6 +34,15 @@ internal unsafe partial struct Avx2Isa
         public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.Axpy(alpha, (float*)p + i, y, n);
     }
 
+    /// <summary>Eight halves per step through <see cref="Widen"/>, the conversion HalfDotHeads and AxpyHalfHeads load with.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void WidenHalves(ushort* x, float* y, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Widen(x + i).Store(y + i);
+        for (; i < n; i++) y[i] = (float)BitConverter.UInt16BitsToHalf(x[i]);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
         DotHeads<HalfElements>(q, qStride, heads, row, n, dots);
@@ -70,6 +79,39 @@ internal unsafe partial struct Avx2Isa
         if (heads > 3) dots[3] = Vector256.Sum(a3);
         if (i < n)
             for (int h = 0; h < heads; h++) dots[h] += TE.TailDot(row, i, q + (long)h * qStride + i, n - i);
+    }
+
+    /// <summary>
+    /// Two float keys against up to four heads: per head and key the accumulator, FMAs and sum of
+    /// <see cref="DotHeads{TE}"/> in its order (so the dots are FloatDotHeads' bit for bit), the two keys' chains
+    /// interleaved and each query vector loaded once for both.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var w = Avx.LoadVector256(row0 + i);
+            var v = Avx.LoadVector256(row1 + i);
+            var x = Avx.LoadVector256(q + i);
+            a0 = Fma.MultiplyAdd(x, w, a0); b0 = Fma.MultiplyAdd(x, v, b0);
+            if (heads > 1) { x = Avx.LoadVector256(q + qStride + i); a1 = Fma.MultiplyAdd(x, w, a1); b1 = Fma.MultiplyAdd(x, v, b1); }
+            if (heads > 2) { x = Avx.LoadVector256(q + 2L * qStride + i); a2 = Fma.MultiplyAdd(x, w, a2); b2 = Fma.MultiplyAdd(x, v, b2); }
+            if (heads > 3) { x = Avx.LoadVector256(q + 3L * qStride + i); a3 = Fma.MultiplyAdd(x, w, a3); b3 = Fma.MultiplyAdd(x, v, b3); }
+        }
+        dots0[0] = Vector256.Sum(a0); dots1[0] = Vector256.Sum(b0);
+        if (heads > 1) { dots0[1] = Vector256.Sum(a1); dots1[1] = Vector256.Sum(b1); }
+        if (heads > 2) { dots0[2] = Vector256.Sum(a2); dots1[2] = Vector256.Sum(b2); }
+        if (heads > 3) { dots0[3] = Vector256.Sum(a3); dots1[3] = Vector256.Sum(b3); }
+        if (i < n)
+            for (int h = 0; h < heads; h++)
+            {
+                dots0[h] += ScalarIsa.Dot(row0 + i, q + (long)h * qStride + i, n - i);
+                dots1[h] += ScalarIsa.Dot(row1 + i, q + (long)h * qStride + i, n - i);
+            }
     }
 
     /// <summary>y_h += alpha[h] * x for up to four heads: each group of x loaded (widened) once for every head.</summary>

@@ -395,6 +395,11 @@ internal unsafe struct Avx512Isa : IKernelIsa
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
         AvxVnniIsa.FloatDotHeads(q, qStride, heads, row, n, dots);
 
+    public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
+        AvxVnniIsa.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
+
+    public static void WidenHalves(ushort* x, float* y, int n) => AvxVnniIsa.WidenHalves(x, y, n);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
         AvxVnniIsa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);

@@ -434,6 +434,11 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
         Avx2Isa.FloatDotHeads(q, qStride, heads, row, n, dots);
 
+    public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
+        Avx2Isa.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
+
+    public static void WidenHalves(ushort* x, float* y, int n) => Avx2Isa.WidenHalves(x, y, n);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
         Avx2Isa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);

@@ -189,6 +189,12 @@ internal unsafe interface IKernelIsa
     /// <summary>y += alpha * x over n F16 elements (raw bits), exact half widening.</summary>
     static abstract void AxpyHalf(float alpha, ushort* x, float* y, int n);
 
+    /// <summary>y[i] = x[i] widened exactly (prefill attention's float copy of the cached F16 keys and values).</summary>
+    static virtual void WidenHalves(ushort* x, float* y, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] = (float)BitConverter.UInt16BitsToHalf(x[i]);
+    }
+
     /// <summary>Dot of n floats with one Q8_0 KV head vector (<see cref="Q8KvLayout"/>: 32 codes + float scale per block).</summary>
     static abstract float Q8KvDot(float* x, byte* blocks, int n);
 
@@ -208,6 +214,19 @@ internal unsafe interface IKernelIsa
     static virtual void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots)
     {
         for (int h = 0; h < heads; h++) dots[h] = ScalarIsa.Dot(q + (long)h * qStride, row, n);
+    }
+
+    /// <summary>
+    /// <see cref="FloatDotHeads"/> of two keys (dots0 for row0, dots1 for row1), each dot computed as FloatDotHeads
+    /// computes it: prefill scores two positions at once, so the two sets of accumulator chains overlap.
+    /// </summary>
+    static virtual void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1)
+    {
+        for (int h = 0; h < heads; h++)
+        {
+            dots0[h] = ScalarIsa.Dot(q + (long)h * qStride, row0, n);
+            dots1[h] = ScalarIsa.Dot(q + (long)h * qStride, row1, n);
+        }
     }
 
     /// <summary>y + h * yStride += alpha[h] * x (n floats) for h &lt; heads.</summary>
