@@ -214,7 +214,11 @@ public sealed unsafe partial class Transformer
         while (heads % 2 == 0 && tokens * (_c.Heads / heads) < 2 * _pool.ThreadCount) heads /= 2;
         work.HeadsPerItem = heads;
         bool blocks = _w.Kernels.AttentionTiles && AttentionKernel.BlockSupports(cache.Type, _c.HeadDim) && group <= AttentionKernel.Columns;
-        _pool.Run(work, work.Plan(tokens, blocks ? AttentionKernel.Columns / group : 1));
+        // A block item takes up to four tiles of Columns / group tokens (they share one widening of the cache) while
+        // that leaves at least four items per thread.
+        int tile = AttentionKernel.Columns / group;
+        int tilesPerItem = Math.Clamp(tokens / tile * _c.KvHeads / (4 * _pool.ThreadCount), 1, 4);
+        _pool.Run(work, work.Plan(tokens, blocks ? tile * tilesPerItem : 1));
         Record(ForwardProfile.Stage.Attention, start);
     }
 
