@@ -92,6 +92,8 @@ public unsafe class HeadAndAttentionBenchmarks
     private float[] _x = null!, _y = null!, _scratch = null!;
     private float[] _x8 = null!, _y8 = null!;                  // eight tokens: batched decode's head
     private float[] _keys = null!, _values = null!, _scores = null!, _out = null!;
+    private ushort[] _keys16 = null!, _values16 = null!;        // the same keys and values as an F16 cache
+    private float[] _q32 = null!, _out32 = null!;               // 32 prompt tokens x 4 query heads
     private System.Runtime.InteropServices.GCHandle _pin;
 
     [Params(512, 2048)]
@@ -120,6 +122,11 @@ public unsafe class HeadAndAttentionBenchmarks
         for (int i = 0; i < _keys.Length; i++) { _keys[i] = (float)(rng.NextDouble() - 0.5); _values[i] = (float)(rng.NextDouble() - 0.5); }
         _scores = new float[Context];
         _out = new float[128];
+        _keys16 = Array.ConvertAll(_keys, f => BitConverter.HalfToUInt16Bits((Half)f));
+        _values16 = Array.ConvertAll(_values, f => BitConverter.HalfToUInt16Bits((Half)f));
+        _q32 = new float[32 * 512];
+        for (int i = 0; i < _q32.Length; i++) _q32[i] = (float)(rng.NextDouble() - 0.5);
+        _out32 = new float[32 * 512];
     }
 
     [Benchmark]
@@ -146,6 +153,17 @@ public unsafe class HeadAndAttentionBenchmarks
     {
         fixed (float* q = _x) fixed (float* k = _keys) fixed (float* v = _values) fixed (float* o = _out)
             _kernels.Attend(KvCacheType.F32, q, 1, (byte*)k, (byte*)v, 640 * sizeof(float), Context, 128, _scores, o);
+    }
+
+    /// <summary>
+    /// Prefill: the last 32 tokens of a Context-token prompt, the 4 query heads of one KV head (2B4T's group), F16 cache:
+    /// one pool item of the prompt's attention (four 8-token tiles sharing one widening of the cache).
+    /// </summary>
+    [Benchmark]
+    public void AttentionPrefillBlock()
+    {
+        fixed (float* q = _q32) fixed (ushort* k = _keys16) fixed (ushort* v = _values16) fixed (float* o = _out32)
+            _kernels.AttendBlock(KvCacheType.F16, q, 512, 32, 4, (byte*)k, (byte*)v, 640 * sizeof(ushort), Context - 31, 128, o, 512);
     }
 
     [GlobalCleanup]
