@@ -79,7 +79,7 @@ internal static unsafe partial class AttentionKernel
                 float* qg = q + (long)i * qStride + (long)h0 * hd;
                 float* sc = sp + (long)(i * heads + h0) * n;
                 int p = 0;
-                for (; p + 2 <= ni; p += 2)
+                for (; TIsa.AttentionPairs && p + 2 <= ni; p += 2)
                 {
                     TIsa.FloatDotHeads2(qg, hd, g, kf + (long)p * hd, kf + (long)(p + 1) * hd, hd, pass, pass + MaxHeadsPerPass);
                     for (int j = 0; j < g; j++)
@@ -88,7 +88,7 @@ internal static unsafe partial class AttentionKernel
                         sc[(long)j * n + p + 1] = pass[MaxHeadsPerPass + j] * scale;
                     }
                 }
-                if (p < ni)
+                for (; p < ni; p++)
                 {
                     TIsa.FloatDotHeads(qg, hd, g, kf + (long)p * hd, hd, pass);
                     for (int j = 0; j < g; j++) sc[(long)j * n + p] = pass[j] * scale;

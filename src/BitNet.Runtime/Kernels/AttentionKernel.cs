@@ -47,7 +47,7 @@ internal static unsafe partial class AttentionKernel
     {
         if (scores.Length < Math.Min(heads, MaxHeadsPerPass) * n) throw new ArgumentException("scores is too short", nameof(scores));
         float scale = 1f / MathF.Sqrt(hd);
-        float* pass = stackalloc float[MaxHeadsPerPass]; // one position's dots, then its weights, for the heads of a pass
+        float* pass = stackalloc float[2 * MaxHeadsPerPass]; // one or two positions' dots, then one's weights, for the heads of a pass
         fixed (float* sp = scores)
         {
             for (int h0 = 0; h0 < heads; h0 += MaxHeadsPerPass)
@@ -55,7 +55,21 @@ internal static unsafe partial class AttentionKernel
                 int g = Math.Min(MaxHeadsPerPass, heads - h0);
                 float* qg = q + (long)h0 * hd;
                 float* og = output + (long)h0 * hd;
-                for (int p = 0; p < n; p++)
+                int p = 0;
+                if (TIsa.AttentionPairs && type != KvCacheType.Q8_0)
+                    // Two positions per call: their dot chains overlap (each dot the one-position form's).
+                    for (; p + 2 <= n; p += 2)
+                    {
+                        byte* k = keys + (long)p * stride;
+                        if (type == KvCacheType.F16) TIsa.HalfDotHeads2(qg, hd, g, (ushort*)k, (ushort*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
+                        else TIsa.FloatDotHeads2(qg, hd, g, (float*)k, (float*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
+                        for (int i = 0; i < g; i++)
+                        {
+                            sp[(long)i * n + p] = pass[i] * scale;
+                            sp[(long)i * n + p + 1] = pass[MaxHeadsPerPass + i] * scale;
+                        }
+                    }
+                for (; p < n; p++)
                 {
                     byte* k = keys + (long)p * stride;
                     if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
@@ -65,8 +79,14 @@ internal static unsafe partial class AttentionKernel
                 }
                 for (int i = 0; i < g; i++) Softmax(new Span<float>(sp + (long)i * n, n));
 
+                if (TIsa.AttentionPairs && type != KvCacheType.Q8_0 && hd % 32 == 0)
+                {
+                    // The weighted sum with its accumulators in registers over all positions (the same FMAs in order).
+                    TIsa.AttendValues(type, sp, n, g, values, stride, n, hd, og);
+                    continue;
+                }
                 new Span<float>(og, g * hd).Clear();
-                for (int p = 0; p < n; p++)
+                for (p = 0; p < n; p++)
                 {
                     for (int i = 0; i < g; i++) pass[i] = sp[(long)i * n + p];
                     byte* v = values + (long)p * stride;

@@ -81,21 +81,42 @@ internal unsafe partial struct Avx2Isa
             for (int h = 0; h < heads; h++) dots[h] += TE.TailDot(row, i, q + (long)h * qStride + i, n - i);
     }
 
+    public static bool AttentionPairs => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
+        DotHeads2<FloatElements>(q, qStride, heads, row0, row1, n, dots0, dots1);
+
+    /// <summary>Also prefetches the cache rows eight positions on (row1 - row0 is the cache's stride, past the prefetcher's reach).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1)
+    {
+        nint stride = (nint)((byte*)row1 - (byte*)row0);
+        byte* ahead = (byte*)row0 + 8 * stride;
+        for (int b = 0; b < 2 * n; b += 64)
+        {
+            Sse.Prefetch0(ahead + b);
+            Sse.Prefetch0(ahead + stride + b);
+        }
+        DotHeads2<HalfElements>(q, qStride, heads, row0, row1, n, dots0, dots1);
+    }
+
     /// <summary>
-    /// Two float keys against up to four heads: per head and key the accumulator, FMAs and sum of
-    /// <see cref="DotHeads{TE}"/> in its order (so the dots are FloatDotHeads' bit for bit), the two keys' chains
-    /// interleaved and each query vector loaded once for both.
+    /// Two keys against up to four heads: per head and key the accumulator, FMAs and sum of <see cref="DotHeads{TE}"/>
+    /// in its order (so the dots are its own bit for bit), the two keys' chains interleaved and each query vector
+    /// loaded once for both.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1)
+    private static void DotHeads2<TE>(float* q, int qStride, int heads, void* row0, void* row1, int n, float* dots0, float* dots1)
+        where TE : struct, IHeadElements
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var w = Avx.LoadVector256(row0 + i);
-            var v = Avx.LoadVector256(row1 + i);
+            var w = TE.Load8(row0, i);
+            var v = TE.Load8(row1, i);
             var x = Avx.LoadVector256(q + i);
             a0 = Fma.MultiplyAdd(x, w, a0); b0 = Fma.MultiplyAdd(x, v, b0);
             if (heads > 1) { x = Avx.LoadVector256(q + qStride + i); a1 = Fma.MultiplyAdd(x, w, a1); b1 = Fma.MultiplyAdd(x, v, b1); }
@@ -109,9 +130,62 @@ internal unsafe partial struct Avx2Isa
         if (i < n)
             for (int h = 0; h < heads; h++)
             {
-                dots0[h] += ScalarIsa.Dot(row0 + i, q + (long)h * qStride + i, n - i);
-                dots1[h] += ScalarIsa.Dot(row1 + i, q + (long)h * qStride + i, n - i);
+                dots0[h] += TE.TailDot(row0, i, q + (long)h * qStride + i, n - i);
+                dots1[h] += TE.TailDot(row1, i, q + (long)h * qStride + i, n - i);
             }
+    }
+
+    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output)
+    {
+        if (type == KvCacheType.F16) AttendValues<HalfElements>(weights, wStride, heads, values, stride, n, hd, output);
+        else AttendValues<FloatElements>(weights, wStride, heads, values, stride, n, hd, output);
+    }
+
+    /// <summary>
+    /// 32 dimensions at a time, 4 heads x 4 vectors of accumulators in registers over all positions: per position 4
+    /// widened value loads and the heads' weight broadcasts feed up to 16 FMAs (the per-position axpy loaded and stored
+    /// every output vector once per position). Each output element takes the axpy's FMAs from zero in position order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AttendValues<TE>(float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output)
+        where TE : struct, IHeadElements
+    {
+        int elementBytes = typeof(TE) == typeof(HalfElements) ? 2 : 4;
+        float* w0 = weights, w1 = weights + wStride, w2 = weights + 2L * wStride, w3 = weights + 3L * wStride;
+        for (int j0 = 0; j0 < hd; j0 += 32)
+        {
+            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            byte* v = values + (long)j0 * elementBytes;
+            for (int p = 0; p < n; p++, v += stride)
+            {
+                // Eight positions ahead: the cache rows of one KV head are a stride apart, past the prefetcher's reach.
+                Sse.Prefetch0(v + 8L * stride);
+                var v0 = TE.Load8(v, 0); var v1 = TE.Load8(v, 8); var v2 = TE.Load8(v, 16); var v3 = TE.Load8(v, 24);
+                var b = Vector256.Create(w0[p]);
+                a00 = Fma.MultiplyAdd(b, v0, a00); a01 = Fma.MultiplyAdd(b, v1, a01); a02 = Fma.MultiplyAdd(b, v2, a02); a03 = Fma.MultiplyAdd(b, v3, a03);
+                if (heads > 1)
+                {
+                    b = Vector256.Create(w1[p]);
+                    a10 = Fma.MultiplyAdd(b, v0, a10); a11 = Fma.MultiplyAdd(b, v1, a11); a12 = Fma.MultiplyAdd(b, v2, a12); a13 = Fma.MultiplyAdd(b, v3, a13);
+                }
+                if (heads > 2)
+                {
+                    b = Vector256.Create(w2[p]);
+                    a20 = Fma.MultiplyAdd(b, v0, a20); a21 = Fma.MultiplyAdd(b, v1, a21); a22 = Fma.MultiplyAdd(b, v2, a22); a23 = Fma.MultiplyAdd(b, v3, a23);
+                }
+                if (heads > 3)
+                {
+                    b = Vector256.Create(w3[p]);
+                    a30 = Fma.MultiplyAdd(b, v0, a30); a31 = Fma.MultiplyAdd(b, v1, a31); a32 = Fma.MultiplyAdd(b, v2, a32); a33 = Fma.MultiplyAdd(b, v3, a33);
+                }
+            }
+            float* o = output + j0;
+            Avx.Store(o, a00); Avx.Store(o + 8, a01); Avx.Store(o + 16, a02); Avx.Store(o + 24, a03);
+            if (heads > 1) { o += hd; Avx.Store(o, a10); Avx.Store(o + 8, a11); Avx.Store(o + 16, a12); Avx.Store(o + 24, a13); }
+            if (heads > 2) { o += hd; Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23); }
+            if (heads > 3) { o += hd; Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33); }
+        }
     }
 
     /// <summary>y_h += alpha[h] * x for up to four heads: each group of x loaded (widened) once for every head.</summary>

@@ -217,17 +217,27 @@ internal unsafe interface IKernelIsa
     }
 
     /// <summary>
-    /// <see cref="FloatDotHeads"/> of two keys (dots0 for row0, dots1 for row1), each dot computed as FloatDotHeads
-    /// computes it: prefill scores two positions at once, so the two sets of accumulator chains overlap.
+    /// Whether the row has the two-position attention primitives below (<see cref="FloatDotHeads2"/>,
+    /// <see cref="HalfDotHeads2"/>, <see cref="AttendValues"/>), each computing what its one-position form computes, in
+    /// the same operations and order; without it the attention loops call the one-position forms.
     /// </summary>
-    static virtual void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1)
-    {
-        for (int h = 0; h < heads; h++)
-        {
-            dots0[h] = ScalarIsa.Dot(q + (long)h * qStride, row0, n);
-            dots1[h] = ScalarIsa.Dot(q + (long)h * qStride, row1, n);
-        }
-    }
+    static virtual bool AttentionPairs => false;
+
+    /// <summary><see cref="FloatDotHeads"/> of two keys: dots0 for row0, dots1 for row1 (so the two chains overlap).</summary>
+    static virtual void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
+        throw new NotSupportedException("only rows with AttentionPairs have FloatDotHeads2");
+
+    /// <summary><see cref="HalfDotHeads"/> of two F16 keys: dots0 for row0, dots1 for row1.</summary>
+    static virtual void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1) =>
+        throw new NotSupportedException("only rows with AttentionPairs have HalfDotHeads2");
+
+    /// <summary>
+    /// output[h * hd + j] = sum over p &lt; n, in order, of weights[h * wStride + p] * value_p[j] for h &lt; heads (F16 or
+    /// F32 values, position p at byte p * stride; hd a multiple of 32): the sums the per-position
+    /// <see cref="AxpyHalfHeads"/> / <see cref="AxpyFloatHeads"/> loop forms from zero, held in registers over all positions.
+    /// </summary>
+    static virtual void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output) =>
+        throw new NotSupportedException("only rows with AttentionPairs have AttendValues");
 
     /// <summary>y + h * yStride += alpha[h] * x (n floats) for h &lt; heads.</summary>
     static virtual void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n)
