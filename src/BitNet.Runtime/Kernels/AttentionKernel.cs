@@ -46,8 +46,7 @@ internal static unsafe partial class AttentionKernel
         where TIsa : struct, IKernelIsa
     {
         if (scores.Length < Math.Min(heads, MaxHeadsPerPass) * n) throw new ArgumentException("scores is too short", nameof(scores));
-        float scale = 1f / MathF.Sqrt(hd);
-        float* pass = stackalloc float[2 * MaxHeadsPerPass]; // one or two positions' dots, then one's weights, for the heads of a pass
+        float* pass = stackalloc float[MaxHeadsPerPass]; // one position's weights for the heads of a pass
         fixed (float* sp = scores)
         {
             for (int h0 = 0; h0 < heads; h0 += MaxHeadsPerPass)
@@ -55,38 +54,17 @@ internal static unsafe partial class AttentionKernel
                 int g = Math.Min(MaxHeadsPerPass, heads - h0);
                 float* qg = q + (long)h0 * hd;
                 float* og = output + (long)h0 * hd;
-                int p = 0;
-                if (TIsa.AttentionPairs && type != KvCacheType.Q8_0)
-                    // Two positions per call: their dot chains overlap (each dot the one-position form's).
-                    for (; p + 2 <= n; p += 2)
-                    {
-                        byte* k = keys + (long)p * stride;
-                        if (type == KvCacheType.F16) TIsa.HalfDotHeads2(qg, hd, g, (ushort*)k, (ushort*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
-                        else TIsa.FloatDotHeads2(qg, hd, g, (float*)k, (float*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
-                        for (int i = 0; i < g; i++)
-                        {
-                            sp[(long)i * n + p] = pass[i] * scale;
-                            sp[(long)i * n + p + 1] = pass[MaxHeadsPerPass + i] * scale;
-                        }
-                    }
-                for (; p < n; p++)
-                {
-                    byte* k = keys + (long)p * stride;
-                    if (type == KvCacheType.F16) TIsa.HalfDotHeads(qg, hd, g, (ushort*)k, hd, pass);
-                    else if (type == KvCacheType.Q8_0) TIsa.Q8KvDotHeads(qg, hd, g, k, hd, pass);
-                    else TIsa.FloatDotHeads(qg, hd, g, (float*)k, hd, pass);
-                    for (int i = 0; i < g; i++) sp[(long)i * n + p] = pass[i] * scale;
-                }
+                Scores<TIsa>(type, qg, g, keys, stride, n, 0, n, hd, sp);
                 for (int i = 0; i < g; i++) Softmax(new Span<float>(sp + (long)i * n, n));
 
                 if (TIsa.AttentionPairs && type != KvCacheType.Q8_0 && hd % 32 == 0)
                 {
                     // The weighted sum with its accumulators in registers over all positions (the same FMAs in order).
-                    TIsa.AttendValues(type, sp, n, g, values, stride, n, hd, og);
+                    TIsa.AttendValues(type, sp, n, g, values, stride, n, hd, og, hd);
                     continue;
                 }
                 new Span<float>(og, g * hd).Clear();
-                for (p = 0; p < n; p++)
+                for (int p = 0; p < n; p++)
                 {
                     for (int i = 0; i < g; i++) pass[i] = sp[(long)i * n + p];
                     byte* v = values + (long)p * stride;
@@ -95,6 +73,40 @@ internal static unsafe partial class AttentionKernel
                     else TIsa.AxpyFloatHeads(pass, (float*)v, og, hd, g, hd);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// scores[i * n + p] = (q_i . key_p) / sqrt(hd) for the g &lt;= <see cref="MaxHeadsPerPass"/> heads of q and positions
+    /// [p0, p1): each score the same whichever range or pairing computes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Scores<TIsa>(KvCacheType type, float* q, int g, byte* keys, int stride, int n, int p0, int p1, int hd, float* scores)
+        where TIsa : struct, IKernelIsa
+    {
+        float scale = 1f / MathF.Sqrt(hd);
+        float* pass = stackalloc float[2 * MaxHeadsPerPass]; // one or two positions' dots
+        int p = p0;
+        if (TIsa.AttentionPairs && type != KvCacheType.Q8_0)
+            // Two positions per call: their dot chains overlap (each dot the one-position form's).
+            for (; p + 2 <= p1; p += 2)
+            {
+                byte* k = keys + (long)p * stride;
+                if (type == KvCacheType.F16) TIsa.HalfDotHeads2(q, hd, g, (ushort*)k, (ushort*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
+                else TIsa.FloatDotHeads2(q, hd, g, (float*)k, (float*)(k + stride), hd, pass, pass + MaxHeadsPerPass);
+                for (int i = 0; i < g; i++)
+                {
+                    scores[(long)i * n + p] = pass[i] * scale;
+                    scores[(long)i * n + p + 1] = pass[MaxHeadsPerPass + i] * scale;
+                }
+            }
+        for (; p < p1; p++)
+        {
+            byte* k = keys + (long)p * stride;
+            if (type == KvCacheType.F16) TIsa.HalfDotHeads(q, hd, g, (ushort*)k, hd, pass);
+            else if (type == KvCacheType.Q8_0) TIsa.Q8KvDotHeads(q, hd, g, k, hd, pass);
+            else TIsa.FloatDotHeads(q, hd, g, (float*)k, hd, pass);
+            for (int i = 0; i < g; i++) scores[(long)i * n + p] = pass[i] * scale;
         }
     }
 

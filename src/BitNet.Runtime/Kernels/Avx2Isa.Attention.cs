@@ -135,10 +135,10 @@ internal unsafe partial struct Avx2Isa
             }
     }
 
-    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output)
+    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
     {
-        if (type == KvCacheType.F16) AttendValues<HalfElements>(weights, wStride, heads, values, stride, n, hd, output);
-        else AttendValues<FloatElements>(weights, wStride, heads, values, stride, n, hd, output);
+        if (type == KvCacheType.F16) AttendValues<HalfElements>(weights, wStride, heads, values, stride, n, hd, output, outStride);
+        else AttendValues<FloatElements>(weights, wStride, heads, values, stride, n, hd, output, outStride);
     }
 
     /// <summary>
@@ -147,7 +147,7 @@ internal unsafe partial struct Avx2Isa
     /// every output vector once per position). Each output element takes the axpy's FMAs from zero in position order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AttendValues<TE>(float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output)
+    private static void AttendValues<TE>(float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
         where TE : struct, IHeadElements
     {
         int elementBytes = typeof(TE) == typeof(HalfElements) ? 2 : 4;
@@ -182,9 +182,9 @@ internal unsafe partial struct Avx2Isa
             }
             float* o = output + j0;
             Avx.Store(o, a00); Avx.Store(o + 8, a01); Avx.Store(o + 16, a02); Avx.Store(o + 24, a03);
-            if (heads > 1) { o += hd; Avx.Store(o, a10); Avx.Store(o + 8, a11); Avx.Store(o + 16, a12); Avx.Store(o + 24, a13); }
-            if (heads > 2) { o += hd; Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23); }
-            if (heads > 3) { o += hd; Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33); }
+            if (heads > 1) { o += outStride; Avx.Store(o, a10); Avx.Store(o + 8, a11); Avx.Store(o + 16, a12); Avx.Store(o + 24, a13); }
+            if (heads > 2) { o += outStride; Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23); }
+            if (heads > 3) { o += outStride; Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33); }
         }
     }
 

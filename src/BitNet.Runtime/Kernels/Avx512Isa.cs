@@ -403,8 +403,8 @@ internal unsafe struct Avx512Isa : IKernelIsa
     public static void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1) =>
         AvxVnniIsa.HalfDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output) =>
-        AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output);
+    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride) =>
+        AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
 
     public static void WidenHalves(ushort* x, float* y, int n) => AvxVnniIsa.WidenHalves(x, y, n);
 

@@ -442,8 +442,8 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     public static void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1) =>
         Avx2Isa.HalfDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output) =>
-        Avx2Isa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output);
+    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride) =>
+        Avx2Isa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
 
     public static void WidenHalves(ushort* x, float* y, int n) => Avx2Isa.WidenHalves(x, y, n);
 

@@ -232,11 +232,11 @@ internal unsafe interface IKernelIsa
         throw new NotSupportedException("only rows with AttentionPairs have HalfDotHeads2");
 
     /// <summary>
-    /// output[h * hd + j] = sum over p &lt; n, in order, of weights[h * wStride + p] * value_p[j] for h &lt; heads (F16 or
+    /// output[h * outStride + j] = sum over p &lt; n, in order, of weights[h * wStride + p] * value_p[j] for j &lt; hd, h &lt; heads (F16 or
     /// F32 values, position p at byte p * stride; hd a multiple of 32): the sums the per-position
     /// <see cref="AxpyHalfHeads"/> / <see cref="AxpyFloatHeads"/> loop forms from zero, held in registers over all positions.
     /// </summary>
-    static virtual void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output) =>
+    static virtual void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride) =>
         throw new NotSupportedException("only rows with AttentionPairs have AttendValues");
 
     /// <summary>y + h * yStride += alpha[h] * x (n floats) for h &lt; heads.</summary>

@@ -57,6 +57,21 @@ public abstract unsafe class KernelSet
     /// </summary>
     public abstract void Attend(KvCacheType type, float* q, int heads, byte* keys, byte* values, int stride, int n, int hd, Span<float> scores, float* output);
 
+    /// <summary>Whether a decoded token's attention can go in the split stages (<see cref="AttendScores"/>, <see cref="AttendValueSlice"/>).</summary>
+    public abstract bool SplitAttention(KvCacheType type, int hd);
+
+    /// <summary>
+    /// <see cref="Attend"/>'s scaled scores of positions [p0, p1) for its heads, into scores[h * n + p]; with
+    /// <see cref="AttendSoftmax"/> per head and <see cref="AttendValueSlice"/> per 32 dimensions, Attend's output exactly.
+    /// </summary>
+    public abstract void AttendScores(KvCacheType type, float* q, int heads, byte* keys, int stride, int n, int p0, int p1, int hd, float* scores);
+
+    /// <summary>One head's scores [n] to softmax weights in place, as <see cref="Attend"/> makes them.</summary>
+    public void AttendSoftmax(float* scores, int n) => AttentionKernel.SplitSoftmax(scores, n);
+
+    /// <summary>Output dimensions [j0, j0 + 32) of every head from its weights [heads, n], as <see cref="Attend"/> sums them.</summary>
+    public abstract void AttendValueSlice(KvCacheType type, float* weights, int heads, byte* values, int stride, int n, int hd, int j0, float* output);
+
     /// <summary>Whether prefill attention should go by blocks of query tokens (<see cref="AttendBlock"/>) on this variant.</summary>
     public abstract bool AttentionTiles { get; }
 
@@ -134,6 +149,14 @@ public abstract unsafe class KernelSet
         public override float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q, float absMax) => ActivationQuantizer.Quantize<TIsa>(x, q, absMax);
 
         public override bool AttentionTiles => TIsa.AttentionTiles;
+
+        public override bool SplitAttention(KvCacheType type, int hd) => AttentionKernel.SplitSupports<TIsa>(type, hd);
+
+        public override void AttendScores(KvCacheType type, float* q, int heads, byte* keys, int stride, int n, int p0, int p1, int hd, float* scores) =>
+            AttentionKernel.SplitScores<TIsa>(type, q, heads, keys, stride, n, p0, p1, hd, scores);
+
+        public override void AttendValueSlice(KvCacheType type, float* weights, int heads, byte* values, int stride, int n, int hd, int j0, float* output) =>
+            AttentionKernel.SplitValues<TIsa>(type, weights, heads, values, stride, n, hd, j0, output);
 
         public override void AttendBlock(KvCacheType type, float* q, int qStride, int tokens, int heads, byte* keys, byte* values, int stride,
             int n0, int hd, float* output, int outStride) =>

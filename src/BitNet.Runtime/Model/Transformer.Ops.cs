@@ -203,6 +203,11 @@ public sealed unsafe partial class Transformer
     private void Attention(KvCachePool cache, int layer, int tokens)
     {
         long start = Stamp();
+        if (TrySplitAttention(cache, layer, tokens))
+        {
+            Record(ForwardProfile.Stage.Attention, start);
+            return;
+        }
         var work = _s.AttentionWork;
         work.Cache = cache;
         work.Layer = layer;
@@ -432,6 +437,7 @@ public sealed unsafe partial class Transformer
         public HeadWork HeadWork = null!;
         public RowActivations? HeadActivations;
         public StageWork StageWork = null!;
+        public SplitAttentionWork? SplitAttention;
 
         public Span<float> Row(float* buffer, int t, int width) => new(buffer + (long)t * width, width);
 
@@ -445,6 +451,7 @@ public sealed unsafe partial class Transformer
         public void Dispose()
         {
             foreach (var o in _owned) o.Dispose();
+            SplitAttention?.Dispose();
         }
     }
 }
