@@ -22,7 +22,7 @@ namespace BitNet.Runtime.Kernels;
 /// <c>vpmaddubsw</c> saturates nor 32 pairs added per lane overflow (24,576 &lt; 32,767): the sums are exact and equal
 /// the reference's bit for bit.
 /// </summary>
-internal unsafe struct Avx512Isa : IKernelIsa
+internal unsafe partial struct Avx512Isa : IKernelIsa
 {
     public static string Name => "AVX-512";
 
@@ -398,13 +398,6 @@ internal unsafe struct Avx512Isa : IKernelIsa
     public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
         AvxVnniIsa.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-    public static bool AttentionPairs => true;
-
-    public static void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1) =>
-        AvxVnniIsa.HalfDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
-
-    public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride) =>
-        AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
 
     public static void WidenHalves(ushort* x, float* y, int n) => AvxVnniIsa.WidenHalves(x, y, n);
 
