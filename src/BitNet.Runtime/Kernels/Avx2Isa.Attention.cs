@@ -13,9 +13,16 @@ internal unsafe partial struct Avx2Isa
     /// The elements of cached key and value vectors: F16 (widened exactly) or float. One generic loop over both, so a
     /// float copy of widened halves (prefill blocks) gives the F16 path's very numbers.
     /// </summary>
-    private interface IHeadElements
+    internal interface IHeadElements
     {
         static abstract Vector256<float> Load8(void* p, int i);
+
+        /// <summary>Elements 0..31 at p, as four Load8 give them (a row may widen them in wider steps).</summary>
+        static abstract void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+
+        /// <summary>Bytes per element.</summary>
+        static abstract int Size { get; }
+
         static abstract float TailDot(void* p, int i, float* q, int n);
         static abstract void TailAxpy(float alpha, void* p, int i, float* y, int n);
     }
@@ -23,6 +30,11 @@ internal unsafe partial struct Avx2Isa
     private struct HalfElements : IHeadElements
     {
         public static Vector256<float> Load8(void* p, int i) => Widen((ushort*)p + i);
+        public static void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3)
+        {
+            v0 = Load8(p, 0); v1 = Load8(p, 8); v2 = Load8(p, 16); v3 = Load8(p, 24);
+        }
+        public static int Size => 2;
         public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.HalfDot((ushort*)p + i, q, n, HalfWidening.Exact);
         public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.AxpyHalf(alpha, (ushort*)p + i, y, n);
     }
@@ -30,6 +42,11 @@ internal unsafe partial struct Avx2Isa
     private struct FloatElements : IHeadElements
     {
         public static Vector256<float> Load8(void* p, int i) => Avx.LoadVector256((float*)p + i);
+        public static void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3)
+        {
+            v0 = Load8(p, 0); v1 = Load8(p, 8); v2 = Load8(p, 16); v3 = Load8(p, 24);
+        }
+        public static int Size => 4;
         public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.Dot((float*)p + i, q, n);
         public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.Axpy(alpha, (float*)p + i, y, n);
     }
@@ -147,10 +164,10 @@ internal unsafe partial struct Avx2Isa
     /// every output vector once per position). Each output element takes the axpy's FMAs from zero in position order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AttendValues<TE>(float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
+    internal static void AttendValues<TE>(float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
         where TE : struct, IHeadElements
     {
-        int elementBytes = typeof(TE) == typeof(HalfElements) ? 2 : 4;
+        int elementBytes = TE.Size;
         float* w0 = weights, w1 = weights + wStride, w2 = weights + 2L * wStride, w3 = weights + 3L * wStride;
         for (int j0 = 0; j0 < hd; j0 += 32)
         {
@@ -161,7 +178,7 @@ internal unsafe partial struct Avx2Isa
             {
                 // Eight positions ahead: the cache rows of one KV head are a stride apart, past the prefetcher's reach.
                 Sse.Prefetch0(v + 8L * stride);
-                var v0 = TE.Load8(v, 0); var v1 = TE.Load8(v, 8); var v2 = TE.Load8(v, 16); var v3 = TE.Load8(v, 24);
+                TE.Load32(v, out var v0, out var v1, out var v2, out var v3);
                 var b = Vector256.Create(w0[p]);
                 a00 = Fma.MultiplyAdd(b, v0, a00); a01 = Fma.MultiplyAdd(b, v1, a01); a02 = Fma.MultiplyAdd(b, v2, a02); a03 = Fma.MultiplyAdd(b, v3, a03);
                 if (heads > 1)

@@ -72,49 +72,24 @@ internal unsafe partial struct Avx512Isa
         if (heads > 3) { x = Avx.LoadVector256(q + 3L * qStride); a3 = Fma.MultiplyAdd(x, w, a3); b3 = Fma.MultiplyAdd(x, v, b3); }
     }
 
-    /// <summary><see cref="Avx2Isa.AttendValues"/> (the same accumulators and FMAs in position order) with 16-half widening.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary><see cref="Avx2Isa.AttendValues"/> itself, its F16 values widened 16 at a time.</summary>
     public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
     {
-        if (type != KvCacheType.F16)
+        if (type == KvCacheType.F16) Avx2Isa.AttendValues<Half16Elements>(weights, wStride, heads, values, stride, n, hd, output, outStride);
+        else AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
+    }
+
+    /// <summary>F16 elements whose 32-element loads widen in two 16-half steps (<see cref="Widen16"/>).</summary>
+    private struct Half16Elements : Avx2Isa.IHeadElements
+    {
+        public static Vector256<float> Load8(void* p, int i) => Avx2Isa.Widen((ushort*)p + i);
+        public static void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3)
         {
-            AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
-            return;
+            Widen16((ushort*)p, out v0, out v1);
+            Widen16((ushort*)p + 16, out v2, out v3);
         }
-        float* w0 = weights, w1 = weights + wStride, w2 = weights + 2L * wStride, w3 = weights + 3L * wStride;
-        for (int j0 = 0; j0 < hd; j0 += 32)
-        {
-            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-            byte* v = values + (long)j0 * 2;
-            for (int p = 0; p < n; p++, v += stride)
-            {
-                Sse.Prefetch0(v + 8L * stride);
-                Widen16((ushort*)v, out var v0, out var v1);
-                Widen16((ushort*)v + 16, out var v2, out var v3);
-                var b = Vector256.Create(w0[p]);
-                a00 = Fma.MultiplyAdd(b, v0, a00); a01 = Fma.MultiplyAdd(b, v1, a01); a02 = Fma.MultiplyAdd(b, v2, a02); a03 = Fma.MultiplyAdd(b, v3, a03);
-                if (heads > 1)
-                {
-                    b = Vector256.Create(w1[p]);
-                    a10 = Fma.MultiplyAdd(b, v0, a10); a11 = Fma.MultiplyAdd(b, v1, a11); a12 = Fma.MultiplyAdd(b, v2, a12); a13 = Fma.MultiplyAdd(b, v3, a13);
-                }
-                if (heads > 2)
-                {
-                    b = Vector256.Create(w2[p]);
-                    a20 = Fma.MultiplyAdd(b, v0, a20); a21 = Fma.MultiplyAdd(b, v1, a21); a22 = Fma.MultiplyAdd(b, v2, a22); a23 = Fma.MultiplyAdd(b, v3, a23);
-                }
-                if (heads > 3)
-                {
-                    b = Vector256.Create(w3[p]);
-                    a30 = Fma.MultiplyAdd(b, v0, a30); a31 = Fma.MultiplyAdd(b, v1, a31); a32 = Fma.MultiplyAdd(b, v2, a32); a33 = Fma.MultiplyAdd(b, v3, a33);
-                }
-            }
-            float* o = output + j0;
-            Avx.Store(o, a00); Avx.Store(o + 8, a01); Avx.Store(o + 16, a02); Avx.Store(o + 24, a03);
-            if (heads > 1) { o += outStride; Avx.Store(o, a10); Avx.Store(o + 8, a11); Avx.Store(o + 16, a12); Avx.Store(o + 24, a13); }
-            if (heads > 2) { o += outStride; Avx.Store(o, a20); Avx.Store(o + 8, a21); Avx.Store(o + 16, a22); Avx.Store(o + 24, a23); }
-            if (heads > 3) { o += outStride; Avx.Store(o, a30); Avx.Store(o + 8, a31); Avx.Store(o + 16, a32); Avx.Store(o + 24, a33); }
-        }
+        public static int Size => 2;
+        public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.HalfDot((ushort*)p + i, q, n, HalfWidening.Exact);
+        public static void TailAxpy(float alpha, void* p, int i, float* y, int n) => ScalarIsa.AxpyHalf(alpha, (ushort*)p + i, y, n);
     }
 }
