@@ -63,8 +63,6 @@ internal static unsafe partial class AttentionKernel
     {
         int columns = tokens * heads;
         int n = n0 + tokens - 1;                           // positions the tile reads
-        float scale = 1f / MathF.Sqrt(hd);
-        float* pass = stackalloc float[2 * MaxHeadsPerPass];  // two positions' dots
         float* wt = scratch;                               // weights [n, Columns], zero past each column's positions
         float* sp = wt + (long)n * Columns;                // one column's scores, then weights [columns, n]
         float* ot = sp + (long)columns * n;                // outputs [Columns, hd]
@@ -78,21 +76,8 @@ internal static unsafe partial class AttentionKernel
                 int g = Math.Min(MaxHeadsPerPass, heads - h0);
                 float* qg = q + (long)i * qStride + (long)h0 * hd;
                 float* sc = sp + (long)(i * heads + h0) * n;
-                int p = 0;
-                for (; TIsa.AttentionPairs && p + 2 <= ni; p += 2)
-                {
-                    TIsa.FloatDotHeads2(qg, hd, g, kf + (long)p * hd, kf + (long)(p + 1) * hd, hd, pass, pass + MaxHeadsPerPass);
-                    for (int j = 0; j < g; j++)
-                    {
-                        sc[(long)j * n + p] = pass[j] * scale;
-                        sc[(long)j * n + p + 1] = pass[MaxHeadsPerPass + j] * scale;
-                    }
-                }
-                for (; p < ni; p++)
-                {
-                    TIsa.FloatDotHeads(qg, hd, g, kf + (long)p * hd, hd, pass);
-                    for (int j = 0; j < g; j++) sc[(long)j * n + p] = pass[j] * scale;
-                }
+                // The widened keys as an F32 cache of stride hd: Attend's own score loop.
+                Scores<TIsa>(KvCacheType.F32, qg, g, (byte*)kf, hd * sizeof(float), n, 0, ni, hd, sc);
                 for (int j = 0; j < g; j++) Softmax(new Span<float>(sc + (long)j * n, ni));
             }
         }

@@ -91,13 +91,9 @@ public sealed unsafe class QuantizedActivations : IDisposable
     public int LaneTiles => HasLanes ? (Tokens + 15) / 16 : 0;
 
     /// <summary>Quantizes token <paramref name="t"/> from K floats at <paramref name="x"/>.</summary>
-    public void QuantizeToken(KernelSet kernels, float* x, int t)
-    {
-        int k = K;
-        var dst = new Span<sbyte>(Q + (long)t * k, k);
-        Scale[t] = kernels.QuantizeRow(new ReadOnlySpan<float>(x, k), dst);
-        Summarize(t);
-    }
+    public void QuantizeToken(KernelSet kernels, float* x, int t) =>
+        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs (as QuantizeRow takes it).
+        QuantizeToken(kernels, x, t, MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(new ReadOnlySpan<float>(x, K))));
 
     /// <summary><see cref="QuantizeToken(KernelSet, float*, int)"/> when the caller already has max |x_i| (NaN if any is NaN).</summary>
     public void QuantizeToken(KernelSet kernels, float* x, int t, float absMax)
