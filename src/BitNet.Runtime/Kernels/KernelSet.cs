@@ -9,8 +9,9 @@ namespace BitNet.Runtime.Kernels;
 /// </summary>
 /// <remarks>
 /// The table, best first: AVX-512, AVX-VNNI and AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the
-/// reference every other row is tested against). AVX-512 differs from AVX-VNNI only in the ternary dots: prefill's tiles,
-/// decode's GEMV and batched decode's rows (<see cref="Avx512Isa"/>).
+/// reference every other row is tested against). AVX-512 differs from AVX-VNNI in the ternary dots (prefill's tiles,
+/// decode's GEMV and batched decode's rows) and in decode attention's F16 widening, 16 halves at a time with the same
+/// products and sums (<see cref="Avx512Isa"/>).
 /// </remarks>
 public abstract unsafe class KernelSet
 {
