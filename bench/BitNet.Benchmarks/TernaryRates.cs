@@ -41,6 +41,11 @@ public static unsafe class TernaryRates
                 PageSizes(args[++i]);
                 return 0;
             }
+            else if (args[i] == "--tq1-blocks")
+            {
+                Tq1Rates.Run();
+                return 0;
+            }
             else if (args[i] == "--peak")
             {
                 Peak();

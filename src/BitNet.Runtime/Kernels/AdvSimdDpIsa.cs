@@ -125,6 +125,31 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
         sums[1] = Vector128.Sum(AdvSimd.Add(a1, b1));
     }
 
+    public static bool TQ1Lanes => true;
+
+    /// <summary><see cref="AdvSimdIsa.TQ1LanesDot"/> with SDOT into int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    {
+        Vector128<int> a = default, b = default;
+        var t0 = AdvSimd.LoadVector128(block);
+        var t1 = AdvSimd.LoadVector128(block + 16);
+        var t2 = AdvSimd.LoadVector128(block + 22);
+        var t3 = AdvSimd.LoadVector128(block + 38);
+        for (int n = 0; n < 5; n++, lanes += 64)
+        {
+            a = Dp.DotProduct(a, AdvSimdIsa.TQ1Digit(t0), AdvSimd.LoadVector128(lanes));
+            b = Dp.DotProduct(b, AdvSimdIsa.TQ1Digit(t1), AdvSimd.LoadVector128(lanes + 16));
+            a = Dp.DotProduct(a, AdvSimdIsa.TQ1Digit(t2), AdvSimd.LoadVector128(lanes + 32));
+            b = Dp.DotProduct(b, AdvSimdIsa.TQ1Digit(t3), AdvSimd.LoadVector128(lanes + 48));
+            t0 = AdvSimd.Add(AdvSimd.Add(t0, t0), t0);
+            t1 = AdvSimd.Add(AdvSimd.Add(t1, t1), t1);
+            t2 = AdvSimd.Add(AdvSimd.Add(t2, t2), t2);
+            t3 = AdvSimd.Add(AdvSimd.Add(t3, t3), t3);
+        }
+        return Vector128.Sum(AdvSimd.Add(a, b));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CodesDot256(byte* codes, sbyte* q)
     {

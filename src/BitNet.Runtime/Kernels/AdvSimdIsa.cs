@@ -174,6 +174,41 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
         sums[1] = Vector128.Sum(Widen(Vector128<int>.Zero, a1, b1));
     }
 
+    public static bool TQ1Lanes => true;
+
+    /// <summary>
+    /// TQ1_0 decode against the digit lanes (<see cref="TernaryKernels.TQ1DigitLanes"/>): four 16-byte trit vectors
+    /// (bytes 0..31 and 22..53), per digit each turned into its digit and multiplied into int16 lanes, then t = 3t. A
+    /// lane takes 20 products of at most 2 * 128 per block: 5120.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    {
+        Vector128<short> a = default, b = default;
+        var t0 = AdvSimd.LoadVector128(block);
+        var t1 = AdvSimd.LoadVector128(block + 16);
+        var t2 = AdvSimd.LoadVector128(block + 22);
+        var t3 = AdvSimd.LoadVector128(block + 38);
+        for (int n = 0; n < 5; n++, lanes += 64)
+        {
+            a = Mac(a, TQ1Digit(t0), lanes);
+            b = Mac(b, TQ1Digit(t1), lanes + 16);
+            a = Mac(a, TQ1Digit(t2), lanes + 32);
+            b = Mac(b, TQ1Digit(t3), lanes + 48);
+            t0 = AdvSimd.Add(AdvSimd.Add(t0, t0), t0);
+            t1 = AdvSimd.Add(AdvSimd.Add(t1, t1), t1);
+            t2 = AdvSimd.Add(AdvSimd.Add(t2, t2), t2);
+            t3 = AdvSimd.Add(AdvSimd.Add(t3, t3), t3);
+        }
+        return Vector128.Sum(Widen(Vector128<int>.Zero, a, b));
+    }
+
+    /// <summary>The leading base-3 digit of fixed-point trit bytes: 0 minus the masks of t &gt;= 86 and t &gt;= 171.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<sbyte> TQ1Digit(Vector128<byte> t) =>
+        AdvSimd.Subtract(AdvSimd.Subtract(Vector128<byte>.Zero, AdvSimd.CompareGreaterThanOrEqual(t, Vector128.Create((byte)86))),
+            AdvSimd.CompareGreaterThanOrEqual(t, Vector128.Create((byte)171))).AsSByte();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CodesDot256(byte* codes, sbyte* q)
     {

@@ -88,6 +88,15 @@ internal unsafe interface IKernelIsa
         return sum;
     }
 
+    /// <summary>Whether TQ1_0 decode lays each token's activations out per digit and calls <see cref="TQ1LanesDot"/> (else <see cref="TQ1Dot"/>).</summary>
+    static virtual bool TQ1Lanes => false;
+
+    /// <summary>
+    /// TQ1_0, one token: sum of code * q over one 54-byte block, its activations in the digit lanes of
+    /// <see cref="TernaryKernels.TQ1DigitLanes"/> (320 bytes), so each digit's trit bytes meet two plain 32-byte vectors.
+    /// </summary>
+    static virtual int TQ1LanesDot(byte* block, sbyte* lanes) => TernaryKernels.ReferenceTQ1LanesDot(block, lanes);
+
     /// <summary>
     /// sums[r * 16 + j] = sum over i &lt; k of codes[r * codeStride + i] * q_j[i] for four rows r and the 8 * vectors
     /// (8 or 16) tokens j of one lane tile; <paramref name="lanes"/> points at the tile's group for element 0.

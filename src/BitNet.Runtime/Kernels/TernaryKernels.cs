@@ -244,11 +244,90 @@ internal static unsafe class TernaryKernels
         }
     }
 
+    /// <summary>Bytes of one TQ1_0 block's digit lanes (<see cref="TQ1DigitLanes"/>): 64 per base-3 digit.</summary>
+    internal const int TQ1LaneBytes = 5 * 64;
+
+    /// <summary>
+    /// One token's activations laid out for <see cref="IKernelIsa.TQ1LanesDot"/>: per block and digit n, 64 bytes that
+    /// pair with the block's bytes 0..31 and 22..53, so that a variant multiplies whole vectors of trit bytes without
+    /// gathering. Bytes 0..31 hold digit n of weights 32n + j, so q[32n ..]; of bytes 22..53, 32..47 hold weights
+    /// 160 + 16n + j and 48..51 weights 240 + 4n + j (digits 0..3 only); the rest (bytes 22..31 again, the scale, the
+    /// fifth digit of the last four) meet zeros.
+    /// </summary>
+    internal static void TQ1DigitLanes(sbyte* q, int blocks, sbyte* lanes)
+    {
+        new Span<byte>(lanes, blocks * TQ1LaneBytes).Clear();
+        for (int b = 0; b < blocks; b++, q += 256)
+            for (int n = 0; n < 5; n++)
+            {
+                sbyte* l = lanes + b * TQ1LaneBytes + n * 64;
+                new ReadOnlySpan<byte>(q + 32 * n, 32).CopyTo(new Span<byte>(l, 32));
+                new ReadOnlySpan<byte>(q + 160 + 16 * n, 16).CopyTo(new Span<byte>(l + 32 + 10, 16));
+                if (n < 4) new ReadOnlySpan<byte>(q + 240 + 4 * n, 4).CopyTo(new Span<byte>(l + 32 + 26, 4));
+            }
+    }
+
+    /// <summary>The definition of <see cref="IKernelIsa.TQ1LanesDot"/> (and its test oracle): the digit table over the lane layout.</summary>
+    internal static int ReferenceTQ1LanesDot(byte* blk, sbyte* lanes)
+    {
+        int sum = 0;
+        fixed (byte* lut = TritTable)
+            for (int n = 0; n < 5; n++)
+                for (int j = 0; j < 32; j++)
+                    sum += lut[n * 256 + blk[j]] * lanes[n * 64 + j] + lut[n * 256 + blk[22 + j]] * lanes[n * 64 + 32 + j];
+        return sum;
+    }
+
+    /// <summary>The digit lanes of one token for a TQ1_0 GEMV: on the stack up to 32 KB (K = 25,600), else a per-thread buffer.</summary>
+    [ThreadStatic] private static NativeBuffer<sbyte>? t_tq1Lanes;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TQ1Decode<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int rowStart, int rowEnd, sbyte* lanes)
+        where TIsa : struct, IKernelIsa
+    {
+        int blocks = w.K / 256;
+        TQ1DigitLanes(x.Q, blocks, lanes);
+        int* u = x.BlockSums;
+        float a = x.Scale[0];
+        for (int n = rowStart; n < rowEnd; n++)
+        {
+            byte* row = w.Row(n);
+            float acc = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* blk = row + b * 54;
+                float d = HalfToSingle(Unsafe.ReadUnaligned<ushort>(blk + 52));
+                acc += d * (TIsa.TQ1LanesDot(blk, lanes + b * TQ1LaneBytes) - (u[2 * b] + u[2 * b + 1]));
+            }
+            y[n] = Finish(w, acc, a);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TQ1<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
         where TIsa : struct, IKernelIsa
     {
         int blocks = w.K / 256;
+        if (x.Tokens == 1 && TIsa.TQ1Lanes)
+        {
+            // Decode: the token's activations laid out once per digit, then each row's trit bytes against them whole.
+            int bytes = blocks * TQ1LaneBytes;
+            if (bytes <= 32768)
+            {
+                sbyte* onStack = stackalloc sbyte[bytes];
+                TQ1Decode<TIsa>(w, x, y, rowStart, rowEnd, onStack);
+            }
+            else
+            {
+                if (t_tq1Lanes is null || t_tq1Lanes.Length < bytes)
+                {
+                    t_tq1Lanes?.Dispose();
+                    t_tq1Lanes = new NativeBuffer<sbyte>(bytes);
+                }
+                TQ1Decode<TIsa>(w, x, y, rowStart, rowEnd, t_tq1Lanes.Pointer);
+            }
+            return;
+        }
         byte* codes = stackalloc byte[256];
         for (int n = rowStart; n < rowEnd; n++)
         {

@@ -51,7 +51,44 @@ public sealed unsafe class TernaryUnpackTests
                     for (int i = 0; i < 256; i++) want += codes[i] * q[i];
                     Assert.Equal(want, Avx2Isa.TQ1Dot(blk, qp));
                     if (AvxVnniIsa.IsSupported) Assert.Equal(want, AvxVnniIsa.TQ1Dot(blk, qp));
+                    // The digit-lane layout: the definition over it equals the natural-order dot, and so does every row.
+                    using var lanes = new NativeBuffer<sbyte>(TernaryKernels.TQ1LaneBytes);
+                    TernaryKernels.TQ1DigitLanes(qp, 1, lanes.Pointer);
+                    Assert.Equal(want, TernaryKernels.ReferenceTQ1LanesDot(blk, lanes.Pointer));
+                    Assert.Equal(want, Avx2Isa.TQ1LanesDot(blk, lanes.Pointer));
+                    if (AvxVnniIsa.IsSupported) Assert.Equal(want, AvxVnniIsa.TQ1LanesDot(blk, lanes.Pointer));
+                    if (Avx512Isa.IsSupported) Assert.Equal(want, Avx512Isa.TQ1LanesDot(blk, lanes.Pointer));
                 }
+            }
+        }
+    }
+
+    [Fact]
+    public void Tq1LaneDotsEqualTheDefinitionForEveryByteValueInEveryPosition()
+    {
+        // Each of the 256 byte values in all 54 positions (the scale's two included, which must meet zeros), against
+        // random and extreme activations: every row's digit arithmetic equals the table.
+        var rng = new Random(3);
+        using var blk = new NativeBuffer<byte>(54);
+        using var q = new NativeBuffer<sbyte>(256);
+        using var lanes = new NativeBuffer<sbyte>(TernaryKernels.TQ1LaneBytes);
+        foreach (int fill in new[] { 0, 127, -128 })
+        {
+            for (int i = 0; i < 256; i++) q.Pointer[i] = fill == 0 ? (sbyte)rng.Next(-128, 128) : (sbyte)fill;
+            TernaryKernels.TQ1DigitLanes(q.Pointer, 1, lanes.Pointer);
+            for (int v = 0; v < 256; v++)
+            {
+                new Span<byte>(blk.Pointer, 54).Fill((byte)v);
+                var codes = new byte[256];
+                fixed (byte* cp = codes) TernaryKernels.TQ1Codes(blk.Pointer, cp);
+                int want = 0;
+                for (int i = 0; i < 256; i++) want += codes[i] * q.Pointer[i];
+                Assert.Equal(want, TernaryKernels.ReferenceTQ1LanesDot(blk.Pointer, lanes.Pointer));
+                if (Avx2Isa.IsSupported) Assert.Equal(want, Avx2Isa.TQ1LanesDot(blk.Pointer, lanes.Pointer));
+                if (AvxVnniIsa.IsSupported) Assert.Equal(want, AvxVnniIsa.TQ1LanesDot(blk.Pointer, lanes.Pointer));
+                if (Avx512Isa.IsSupported) Assert.Equal(want, Avx512Isa.TQ1LanesDot(blk.Pointer, lanes.Pointer));
+                if (AdvSimdIsa.IsSupported) Assert.Equal(want, AdvSimdIsa.TQ1LanesDot(blk.Pointer, lanes.Pointer));
+                if (AdvSimdDpIsa.IsSupported) Assert.Equal(want, AdvSimdDpIsa.TQ1LanesDot(blk.Pointer, lanes.Pointer));
             }
         }
     }
