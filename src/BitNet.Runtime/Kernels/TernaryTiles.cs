@@ -46,8 +46,8 @@ internal static unsafe class TernaryTiles
         }
         byte* panel = t_panel.Pointer;          // [4, K] codes 0..3
         int* sums = stackalloc int[128];        // [4 rows, 16 tokens], a second tile's after it (tile pairs)
-        float* acc = stackalloc float[64];      // [4 rows, 16 tokens], the TQ formats' per-block float sums
-        int* blockSums = stackalloc int[16];    // [16 tokens], the TQ formats' activation sums of one 256-block
+        float* acc = stackalloc float[128];     // [2 tiles, 4 rows, 16 tokens], the TQ formats' per-block float sums
+        int* blockSums = stackalloc int[32];    // [2 tiles, 16 tokens], the TQ formats' activation sums of one 256-block
         int perPanel = TokensPerPanel(k);
         for (int t0 = 0; t0 < x.Tokens; t0 += perPanel)
         {
@@ -68,10 +68,11 @@ internal static unsafe class TernaryTiles
                     int count = Math.Min(16, x.Tokens - tb);
                     int vectors = count > 8 ? 2 : 1;
                     sbyte* lanes = x.Lanes + (long)tb * k;
+                    int next = Math.Min(16, t1 - tb - 16);
+                    bool pair = TIsa.TilePairs && vectors == 2 && next > 8;
                     if (w.Layout == TernaryLayout.I2S)
                     {
-                        int next = Math.Min(16, t1 - tb - 16);
-                        if (TIsa.TilePairs && vectors == 2 && next > 8)
+                        if (pair)
                         {
                             TIsa.CodeTile4Pair(panel, k, lanes, lanes + 16L * k, k, sums);
                             FinishI2S<TIsa>(w, x, sums, tb, count, y + n, yStride);
@@ -83,10 +84,15 @@ internal static unsafe class TernaryTiles
                         FinishI2S<TIsa>(w, x, sums, tb, count, y + n, yStride);
                         continue;
                     }
-                    BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, sums, acc, blockSums);
+                    BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, pair ? next : 0, sums, acc, blockSums);
                     for (int r = 0; r < 4; r++)
                         for (int j = 0; j < count; j++)
                             y[(long)(tb + j) * yStride + n + r] = TernaryKernels.Finish(w, acc[r * 16 + j], x.Scale[tb + j]);
+                    if (!pair) continue;
+                    for (int r = 0; r < 4; r++)
+                        for (int j = 0; j < next; j++)
+                            y[(long)(tb + 16 + j) * yStride + n + r] = TernaryKernels.Finish(w, acc[64 + r * 16 + j], x.Scale[tb + 16 + j]);
+                    tile++;
                 }
             }
         }
@@ -98,40 +104,52 @@ internal static unsafe class TernaryTiles
         where TIsa : struct, IKernelIsa =>
         TIsa.FinishI2STile(sums, x.Totals + tb, x.Scale + tb, w.TensorScale, w.OutputScale, count, y + (long)tb * yStride, yStride);
 
-    /// <summary>TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels add.</summary>
+    /// <summary>
+    /// TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels
+    /// add, for one tile of <paramref name="count"/> tokens or, when <paramref name="next"/> &gt; 0, a pair of full-width
+    /// tiles through <see cref="IKernelIsa.CodeTile4Pair"/> (the second tile's sums, scales and accumulators 64 on).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void BlockScaled<TIsa>(TernaryMatrix w, QuantizedActivations x, byte* panel, int n, sbyte* lanes, int vectors, int tb, int count,
-        int* sums, float* acc, int* blockSums) where TIsa : struct, IKernelIsa
+        int next, int* sums, float* acc, int* blockSums) where TIsa : struct, IKernelIsa
     {
         int k = w.K;
         int blocks = k / 256;
         int scaleAt = w.Layout == TernaryLayout.TQ2 ? 64 : 52;
-        for (int i = 0; i < 64; i++) acc[i] = 0;
-        for (int j = count; j < 16; j++) blockSums[j] = 0;
+        int tiles = next > 0 ? 2 : 1;
+        for (int i = 0; i < 64 * tiles; i++) acc[i] = 0;
+        for (int i = 0; i < 32; i++) blockSums[i] = 0;
         bool vector = Vector256.IsHardwareAccelerated;
+        long tileBlock = 64L * 32 * vectors; // one 256-block of a tile's lanes
         for (int b = 0; b < blocks; b++)
         {
-            TIsa.CodeTile4(panel + b * 256, k, lanes + (long)b * 64 * 32 * vectors, vectors, 256, sums);
-            for (int j = 0; j < count; j++)
-            {
-                int* u = x.BlockSums + (long)(tb + j) * x.SumsPerToken;
-                blockSums[j] = u[2 * b] + u[2 * b + 1];
-            }
+            if (next > 0) TIsa.CodeTile4Pair(panel + b * 256, k, lanes + b * tileBlock, lanes + 16L * k + b * tileBlock, 256, sums);
+            else TIsa.CodeTile4(panel + b * 256, k, lanes + b * tileBlock, vectors, 256, sums);
+            for (int tile = 0; tile < tiles; tile++)
+                for (int j = 0, c = tile == 0 ? count : next; j < c; j++)
+                {
+                    int* u = x.BlockSums + (long)(tb + tile * 16 + j) * x.SumsPerToken;
+                    blockSums[tile * 16 + j] = u[2 * b] + u[2 * b + 1];
+                }
             for (int r = 0; r < 4; r++)
             {
                 float d = TernaryKernels.HalfToSingle(Unsafe.ReadUnaligned<ushort>(w.Row(n + r) + (long)b * w.BlockBytes + scaleAt));
-                int* sr = sums + r * 16;
-                float* ar = acc + r * 16;
-                if (vector)
+                for (int tile = 0; tile < tiles; tile++)
                 {
-                    // The same int subtract, convert, multiply and add per lane as the scalar loop (no fused multiply-add).
-                    var dv = Vector256.Create(d);
-                    for (int j = 0; j < 8 * vectors; j += 8)
-                        (Vector256.Load(ar + j) + dv * Vector256.ConvertToSingle(Vector256.Load(sr + j) - Vector256.Load(blockSums + j))).Store(ar + j);
-                }
-                else
-                {
-                    for (int j = 0; j < count; j++) ar[j] += d * (sr[j] - blockSums[j]);
+                    int* sr = sums + tile * 64 + r * 16;
+                    float* ar = acc + tile * 64 + r * 16;
+                    int* bs = blockSums + tile * 16;
+                    if (vector)
+                    {
+                        // The same int subtract, convert, multiply and add per lane as the scalar loop (no fused multiply-add).
+                        var dv = Vector256.Create(d);
+                        for (int j = 0; j < 8 * vectors; j += 8)
+                            (Vector256.Load(ar + j) + dv * Vector256.ConvertToSingle(Vector256.Load(sr + j) - Vector256.Load(bs + j))).Store(ar + j);
+                    }
+                    else
+                    {
+                        for (int j = 0, c = tile == 0 ? count : next; j < c; j++) ar[j] += d * (sr[j] - bs[j]);
+                    }
                 }
             }
         }
