@@ -32,6 +32,9 @@ internal static unsafe class TernaryTiles
 
     [ThreadStatic] private static NativeBuffer<byte>? t_panel;
 
+    /// <summary>The TQ formats' per-block numbers, made once instead of per tile: [4 rows, blocks] scales, then [tiles, blocks, 16 tokens] activation sums.</summary>
+    [ThreadStatic] private static NativeBuffer<int>? t_blockTerms;
+
     /// <summary>Rows [rowStart, rowEnd) of y = W x, where rowEnd - rowStart is a multiple of 4 and x has lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
@@ -47,14 +50,25 @@ internal static unsafe class TernaryTiles
         byte* panel = t_panel.Pointer;          // [4, K] codes 0..3
         int* sums = stackalloc int[128];        // [4 rows, 16 tokens], a second tile's after it (tile pairs)
         float* acc = stackalloc float[128];     // [2 tiles, 4 rows, 16 tokens], the TQ formats' per-block float sums
-        int* blockSums = stackalloc int[32];    // [2 tiles, 16 tokens], the TQ formats' activation sums of one 256-block
         int perPanel = TokensPerPanel(k);
+        int blocks = k / 256;
+        bool blockScaled = w.Layout != TernaryLayout.I2S;
+        long terms = blockScaled ? 4L * blocks + (perPanel / 16 + 1) * 16L * blocks : 0;
+        if (blockScaled && (t_blockTerms is null || t_blockTerms.Length < terms))
+        {
+            t_blockTerms?.Dispose();
+            t_blockTerms = new NativeBuffer<int>(terms);
+        }
+        float* rowScales = blockScaled ? (float*)t_blockTerms!.Pointer : null;   // [4 rows, blocks]
+        int* tileSums = blockScaled ? t_blockTerms!.Pointer + 4 * blocks : null;  // [tiles of the panel's tokens, blocks, 16]
         for (int t0 = 0; t0 < x.Tokens; t0 += perPanel)
         {
             int t1 = Math.Min(x.Tokens, t0 + perPanel);
+            if (blockScaled) TileBlockSums(x, t0, t1, blocks, tileSums);
             for (int n = rowStart; n < rowEnd; n += 4)
             {
                 for (int r = 0; r < 4; r++) Unpack<TIsa>(w, n + r, panel + r * k);
+                if (blockScaled) RowScales(w, n, blocks, rowScales);
                 // The next panel's weights, while this one computes: the gaps between panels are too long for the
                 // hardware prefetcher to keep a DRAM stream going (batched decode read them at a fraction of bandwidth).
                 if (Sse.IsSupported && n + 4 < rowEnd)
@@ -84,7 +98,7 @@ internal static unsafe class TernaryTiles
                         FinishI2S<TIsa>(w, x, sums, tb, count, y + n, yStride);
                         continue;
                     }
-                    BlockScaled<TIsa>(w, x, panel, n, lanes, vectors, tb, count, pair ? next : 0, sums, acc, blockSums);
+                    BlockScaled<TIsa>(w, panel, lanes, vectors, pair ? next : 0, rowScales, tileSums + (long)(tb - t0) * blocks, sums, acc);
                     for (int r = 0; r < 4; r++)
                         for (int j = 0; j < count; j++)
                             y[(long)(tb + j) * yStride + n + r] = TernaryKernels.Finish(w, acc[r * 16 + j], x.Scale[tb + j]);
@@ -104,41 +118,61 @@ internal static unsafe class TernaryTiles
         where TIsa : struct, IKernelIsa =>
         TIsa.FinishI2STile(sums, x.Totals + tb, x.Scale + tb, w.TensorScale, w.OutputScale, count, y + (long)tb * yStride, yStride);
 
+    /// <summary>The four rows' block scales as floats: [r * blocks + b].</summary>
+    private static void RowScales(TernaryMatrix w, int n, int blocks, float* scales)
+    {
+        int scaleAt = w.Layout == TernaryLayout.TQ2 ? 64 : 52;
+        for (int r = 0; r < 4; r++)
+        {
+            byte* row = w.Row(n + r);
+            for (int b = 0; b < blocks; b++)
+                scales[r * blocks + b] = TernaryKernels.HalfToSingle(Unsafe.ReadUnaligned<ushort>(row + (long)b * w.BlockBytes + scaleAt));
+        }
+    }
+
+    /// <summary>Each 256-block's activation sum per token of tokens [t0, t1), by 16-token tile: [tile, b, j], zero past the last token.</summary>
+    private static void TileBlockSums(QuantizedActivations x, int t0, int t1, int blocks, int* sums)
+    {
+        for (int tb = t0; tb < t1; tb += 16)
+        {
+            int* tile = sums + (long)(tb - t0) * blocks;
+            for (int b = 0; b < blocks; b++)
+                for (int j = 0; j < 16; j++)
+                {
+                    int* u = x.BlockSums + (long)(tb + j) * x.SumsPerToken;
+                    tile[b * 16 + j] = tb + j < t1 ? u[2 * b] + u[2 * b + 1] : 0;
+                }
+        }
+    }
+
     /// <summary>
     /// TQ2_0 / TQ1_0: acc = sum over 256-blocks b of d_b * (dot_b - activation sum_b), block by block as the row kernels
-    /// add, for one tile of <paramref name="count"/> tokens or, when <paramref name="next"/> &gt; 0, a pair of full-width
-    /// tiles through <see cref="IKernelIsa.CodeTile4Pair"/> (the second tile's sums, scales and accumulators 64 on).
+    /// add, for one tile or, when <paramref name="next"/> &gt; 0, a pair of full-width tiles through
+    /// <see cref="IKernelIsa.CodeTile4Pair"/> (the second tile's sums and accumulators 64 on, its block sums 16 * blocks on).
+    /// Lanes past a tile's tokens compute on zero activations and are never stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BlockScaled<TIsa>(TernaryMatrix w, QuantizedActivations x, byte* panel, int n, sbyte* lanes, int vectors, int tb, int count,
-        int next, int* sums, float* acc, int* blockSums) where TIsa : struct, IKernelIsa
+    private static void BlockScaled<TIsa>(TernaryMatrix w, byte* panel, sbyte* lanes, int vectors, int next, float* rowScales, int* tileSums,
+        int* sums, float* acc) where TIsa : struct, IKernelIsa
     {
         int k = w.K;
         int blocks = k / 256;
-        int scaleAt = w.Layout == TernaryLayout.TQ2 ? 64 : 52;
         int tiles = next > 0 ? 2 : 1;
         for (int i = 0; i < 64 * tiles; i++) acc[i] = 0;
-        for (int i = 0; i < 32; i++) blockSums[i] = 0;
         bool vector = Vector256.IsHardwareAccelerated;
         long tileBlock = 64L * 32 * vectors; // one 256-block of a tile's lanes
         for (int b = 0; b < blocks; b++)
         {
             if (next > 0) TIsa.CodeTile4Pair(panel + b * 256, k, lanes + b * tileBlock, lanes + 16L * k + b * tileBlock, 256, sums);
             else TIsa.CodeTile4(panel + b * 256, k, lanes + b * tileBlock, vectors, 256, sums);
-            for (int tile = 0; tile < tiles; tile++)
-                for (int j = 0, c = tile == 0 ? count : next; j < c; j++)
-                {
-                    int* u = x.BlockSums + (long)(tb + tile * 16 + j) * x.SumsPerToken;
-                    blockSums[tile * 16 + j] = u[2 * b] + u[2 * b + 1];
-                }
             for (int r = 0; r < 4; r++)
             {
-                float d = TernaryKernels.HalfToSingle(Unsafe.ReadUnaligned<ushort>(w.Row(n + r) + (long)b * w.BlockBytes + scaleAt));
+                float d = rowScales[r * blocks + b];
                 for (int tile = 0; tile < tiles; tile++)
                 {
                     int* sr = sums + tile * 64 + r * 16;
                     float* ar = acc + tile * 64 + r * 16;
-                    int* bs = blockSums + tile * 16;
+                    int* bs = tileSums + (tile * blocks + b) * 16;
                     if (vector)
                     {
                         // The same int subtract, convert, multiply and add per lane as the scalar loop (no fused multiply-add).
@@ -148,7 +182,7 @@ internal static unsafe class TernaryTiles
                     }
                     else
                     {
-                        for (int j = 0, c = tile == 0 ? count : next; j < c; j++) ar[j] += d * (sr[j] - bs[j]);
+                        for (int j = 0; j < 8 * vectors; j++) ar[j] += d * (sr[j] - bs[j]);
                     }
                 }
             }
