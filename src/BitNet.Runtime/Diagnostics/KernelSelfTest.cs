@@ -89,6 +89,8 @@ public static unsafe class KernelSelfTest
         // Batched decode rows: eight tokens over two column chunks (K = 6912) at their bounds, and three blocks of rows.
         foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
             TernaryCase(v, layout, 6912, 3, 8, kind, hostile: true, seed++, tally);
+        // TQ1_0 decode's digit lanes past their 32 KB on the stack (K = 27,136: 106 blocks) come from a per-thread buffer.
+        if (layout == TernaryLayout.TQ1) TernaryCase(v, layout, 27136, 3, 1, Activations.Random, hostile: false, seed++, tally);
         TernaryCase(v, layout, 256, 70, 8, Activations.Random, hostile: false, seed++, tally);
         TernaryCase(v, layout, 256, 70, 15, Activations.Random, hostile: false, seed++, tally);
         return tally.Row;
