@@ -274,14 +274,17 @@ internal unsafe partial struct Avx2Isa
     /// <summary>
     /// One TQ1_0 block against its digit lanes: bytes 0..31 and 22..53 (the second load ends at the block's end, so
     /// nothing past it is read), per digit two trit vectors against two plain lane vectors, and t = 3t between digits.
+    /// The trit bytes are kept as s = t ^ 0x80 (= t + 128 mod 256, which follows the same s = 3s), so that t &gt;= 86 and
+    /// t &gt;= 171 are two signed compares and the digit is 0 minus both masks: 4 instructions, against 5 unsigned.
     /// With maddubs an int16 lane gains at most 2 * 2 * 128 per product pair, 5 per accumulator: far from 32767.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int TQ1LanesDot<TD>(byte* blk, sbyte* lanes) where TD : struct, IByteDot
     {
         Sse.Prefetch0(blk + Streaming.PrefetchBytes);
-        var a = Avx.LoadVector256(blk);
-        var b = Avx.LoadVector256(blk + 22);
+        var bias = Vector256.Create((byte)0x80);
+        var a = Avx2.Xor(Avx.LoadVector256(blk), bias).AsSByte();
+        var b = Avx2.Xor(Avx.LoadVector256(blk + 22), bias).AsSByte();
         Vector256<int> accA = default, accB = default;
         for (int n = 0; n < 5; n++)
         {
@@ -293,14 +296,11 @@ internal unsafe partial struct Avx2Isa
         return TD.Total(accA) + TD.Total(accB);
     }
 
-    /// <summary>The leading base-3 digit of fixed-point trit bytes, (t &gt;= 86) + (t &gt;= 171), in five plain byte operations.</summary>
+    /// <summary>The leading base-3 digit of biased trit bytes s = t ^ 0x80: (t &gt;= 86) + (t &gt;= 171) as s &gt; -43 and s &gt; 42.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<byte> Digit(Vector256<byte> t)
-    {
-        var one = Vector256.Create((byte)1);
-        return Avx2.Add(Avx2.Min(Avx2.SubtractSaturate(t, Vector256.Create((byte)85)), one),
-            Avx2.Min(Avx2.SubtractSaturate(t, Vector256.Create((byte)170)), one));
-    }
+    private static Vector256<byte> Digit(Vector256<sbyte> s) =>
+        Avx2.Subtract(Avx2.Subtract(Vector256<sbyte>.Zero, Avx2.CompareGreaterThan(s, Vector256.Create((sbyte)-43))),
+            Avx2.CompareGreaterThan(s, Vector256.Create((sbyte)42))).AsByte();
 
     /// <summary>
     /// One TQ1_0 block against one token, the digits straight into the dot (no code buffer): digit n of the 32 leading
