@@ -159,7 +159,7 @@ internal static unsafe class TernaryTiles
         int blocks = k / 256;
         int tiles = next > 0 ? 2 : 1;
         for (int i = 0; i < 64 * tiles; i++) acc[i] = 0;
-        bool vector = Vector256.IsHardwareAccelerated;
+        bool vector = Vector256.IsHardwareAccelerated, wide = Vector512.IsHardwareAccelerated;
         long tileBlock = 64L * 32 * vectors; // one 256-block of a tile's lanes
         for (int b = 0; b < blocks; b++)
         {
@@ -173,7 +173,12 @@ internal static unsafe class TernaryTiles
                     int* sr = sums + tile * 64 + r * 16;
                     float* ar = acc + tile * 64 + r * 16;
                     int* bs = tileSums + (tile * blocks + b) * 16;
-                    if (vector)
+                    if (wide && vectors == 2)
+                    {
+                        var dv = Vector512.Create(d);
+                        (Vector512.Load(ar) + dv * Vector512.ConvertToSingle(Vector512.Load(sr) - Vector512.Load(bs))).Store(ar);
+                    }
+                    else if (vector)
                     {
                         // The same int subtract, convert, multiply and add per lane as the scalar loop (no fused multiply-add).
                         var dv = Vector256.Create(d);
