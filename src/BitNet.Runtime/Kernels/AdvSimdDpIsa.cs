@@ -129,25 +129,13 @@ internal unsafe struct AdvSimdDpIsa : IKernelIsa
 
     /// <summary><see cref="AdvSimdIsa.TQ1LanesDot"/> with SDOT into int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    public static int TQ1LanesDot(byte* block, sbyte* lanes) => AdvSimdIsa.TQ1LanesDot<SdotLanes>(block, lanes);
+
+    private struct SdotLanes : AdvSimdIsa.ILaneDot
     {
-        Vector128<int> a = default, b = default;
-        var t0 = AdvSimd.LoadVector128(block);
-        var t1 = AdvSimd.LoadVector128(block + 16);
-        var t2 = AdvSimd.LoadVector128(block + 22);
-        var t3 = AdvSimd.LoadVector128(block + 38);
-        for (int n = 0; n < 5; n++, lanes += 64)
-        {
-            a = Dp.DotProduct(a, AdvSimdIsa.TQ1Digit(t0), AdvSimd.LoadVector128(lanes));
-            b = Dp.DotProduct(b, AdvSimdIsa.TQ1Digit(t1), AdvSimd.LoadVector128(lanes + 16));
-            a = Dp.DotProduct(a, AdvSimdIsa.TQ1Digit(t2), AdvSimd.LoadVector128(lanes + 32));
-            b = Dp.DotProduct(b, AdvSimdIsa.TQ1Digit(t3), AdvSimd.LoadVector128(lanes + 48));
-            t0 = AdvSimd.Add(AdvSimd.Add(t0, t0), t0);
-            t1 = AdvSimd.Add(AdvSimd.Add(t1, t1), t1);
-            t2 = AdvSimd.Add(AdvSimd.Add(t2, t2), t2);
-            t3 = AdvSimd.Add(AdvSimd.Add(t3, t3), t3);
-        }
-        return Vector128.Sum(AdvSimd.Add(a, b));
+        public static Vector128<int> Accumulate(Vector128<int> acc, Vector128<sbyte> digits, sbyte* q) => Dp.DotProduct(acc, digits, AdvSimd.LoadVector128(q));
+
+        public static int Total(Vector128<int> a, Vector128<int> b) => Vector128.Sum(AdvSimd.Add(a, b));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

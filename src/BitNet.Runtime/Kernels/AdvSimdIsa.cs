@@ -182,25 +182,43 @@ internal unsafe partial struct AdvSimdIsa : IKernelIsa
     /// lane takes 20 products of at most 2 * 128 per block: 5120.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    public static int TQ1LanesDot(byte* block, sbyte* lanes) => TQ1LanesDot<MlalDot>(block, lanes);
+
+    /// <summary>Products of digits and activations added into lanes, as one row keeps them (int16 pairs, or SDOT's int32).</summary>
+    internal interface ILaneDot
     {
-        Vector128<short> a = default, b = default;
+        static abstract Vector128<int> Accumulate(Vector128<int> acc, Vector128<sbyte> digits, sbyte* q);
+        static abstract int Total(Vector128<int> a, Vector128<int> b);
+    }
+
+    private struct MlalDot : ILaneDot
+    {
+        public static Vector128<int> Accumulate(Vector128<int> acc, Vector128<sbyte> digits, sbyte* q) => Mac(acc.AsInt16(), digits, q).AsInt32();
+
+        public static int Total(Vector128<int> a, Vector128<int> b) => Vector128.Sum(Widen(Vector128<int>.Zero, a.AsInt16(), b.AsInt16()));
+    }
+
+    /// <summary>The loop of <see cref="TQ1LanesDot"/> over a row's product: four trit vectors per digit, then t = 3t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int TQ1LanesDot<TD>(byte* block, sbyte* lanes) where TD : struct, ILaneDot
+    {
+        Vector128<int> a = default, b = default;
         var t0 = AdvSimd.LoadVector128(block);
         var t1 = AdvSimd.LoadVector128(block + 16);
         var t2 = AdvSimd.LoadVector128(block + 22);
         var t3 = AdvSimd.LoadVector128(block + 38);
         for (int n = 0; n < 5; n++, lanes += 64)
         {
-            a = Mac(a, TQ1Digit(t0), lanes);
-            b = Mac(b, TQ1Digit(t1), lanes + 16);
-            a = Mac(a, TQ1Digit(t2), lanes + 32);
-            b = Mac(b, TQ1Digit(t3), lanes + 48);
+            a = TD.Accumulate(a, TQ1Digit(t0), lanes);
+            b = TD.Accumulate(b, TQ1Digit(t1), lanes + 16);
+            a = TD.Accumulate(a, TQ1Digit(t2), lanes + 32);
+            b = TD.Accumulate(b, TQ1Digit(t3), lanes + 48);
             t0 = AdvSimd.Add(AdvSimd.Add(t0, t0), t0);
             t1 = AdvSimd.Add(AdvSimd.Add(t1, t1), t1);
             t2 = AdvSimd.Add(AdvSimd.Add(t2, t2), t2);
             t3 = AdvSimd.Add(AdvSimd.Add(t3, t3), t3);
         }
-        return Vector128.Sum(Widen(Vector128<int>.Zero, a, b));
+        return TD.Total(a, b);
     }
 
     /// <summary>The leading base-3 digit of fixed-point trit bytes: 0 minus the masks of t &gt;= 86 and t &gt;= 171.</summary>
