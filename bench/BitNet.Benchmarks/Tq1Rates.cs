@@ -5,8 +5,7 @@ namespace BitNet.Benchmarks;
 
 /// <summary>
 /// `ternary-rates --tq1-blocks`: one thread, the TQ1_0 decode dot of each variant per 54-byte block, from L2 (2,000
-/// blocks) and from DRAM (2,000,000), the kernels alternated within each round and the fastest of five rounds kept:
-/// the digits of the activations in natural order (TQ1Dot) against the digit lanes (TQ1LanesDot).
+/// blocks) and from DRAM (2,000,000), the kernels alternated within each round and the fastest of five rounds kept.
 /// </summary>
 public static unsafe class Tq1Rates
 {
@@ -24,12 +23,10 @@ public static unsafe class Tq1Rates
             var kernels = new List<(string Name, Func<long> Run)>();
             if (Avx2Isa.IsSupported)
             {
-                kernels.Add(("AVX2 TQ1Dot", () => { long s = 0; for (int b = 0; b < blocks; b++) s += Avx2Isa.TQ1Dot(w.Pointer + (long)b * 54, q.Pointer); return s; }));
                 kernels.Add(("AVX2 lanes", () => { long s = 0; for (int b = 0; b < blocks; b++) s += Avx2Isa.TQ1LanesDot(w.Pointer + (long)b * 54, lanes.Pointer); return s; }));
             }
             if (AvxVnniIsa.IsSupported)
             {
-                kernels.Add(("AVX-VNNI TQ1Dot", () => { long s = 0; for (int b = 0; b < blocks; b++) s += AvxVnniIsa.TQ1Dot(w.Pointer + (long)b * 54, q.Pointer); return s; }));
                 kernels.Add(("AVX-VNNI lanes", () => { long s = 0; for (int b = 0; b < blocks; b++) s += AvxVnniIsa.TQ1LanesDot(w.Pointer + (long)b * 54, lanes.Pointer); return s; }));
             }
             if (Avx512Isa.IsSupported)

@@ -236,15 +236,9 @@ internal unsafe partial struct Avx2Isa
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1Dot(byte* block, sbyte* q) => TQ1Dot<MaddubsDot>(block, q);
-
-    /// <summary>u8 x s8 multiply-adds into int32 lanes (four products per lane), as one instruction set does them.</summary>
+    /// <summary>u8 x s8 multiply-adds, as one instruction set does them.</summary>
     internal interface IByteDot
     {
-        static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x);
-        static abstract Vector128<int> Dot(Vector128<int> acc, Vector128<byte> codes, Vector128<sbyte> x);
-
         /// <summary>The products added into lanes as the instruction set keeps them between widenings (int16 pairs or int32).</summary>
         static abstract Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x);
 
@@ -254,12 +248,6 @@ internal unsafe partial struct Avx2Isa
 
     private struct MaddubsDot : IByteDot
     {
-        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) =>
-            Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(codes, x), Vector256.Create((short)1)));
-
-        public static Vector128<int> Dot(Vector128<int> acc, Vector128<byte> codes, Vector128<sbyte> x) =>
-            Sse2.Add(acc, Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(codes, x), Vector128.Create((short)1)));
-
         public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) =>
             Avx2.Add(acc.AsInt16(), Avx2.MultiplyAddAdjacent(codes, x)).AsInt32();
 
@@ -301,39 +289,6 @@ internal unsafe partial struct Avx2Isa
     private static Vector256<byte> Digit(Vector256<sbyte> s) =>
         Avx2.Subtract(Avx2.Subtract(Vector256<sbyte>.Zero, Avx2.CompareGreaterThan(s, Vector256.Create((sbyte)-43))),
             Avx2.CompareGreaterThan(s, Vector256.Create((sbyte)42))).AsByte();
-
-    /// <summary>
-    /// One TQ1_0 block against one token, the digits straight into the dot (no code buffer): digit n of the 32 leading
-    /// bytes multiplies q[32n ..], of the next 16 q[160 + 16n ..], and the four digits of the last 4 bytes, gathered in
-    /// one vector, q[240 ..]. Per lane the products stay within int16 before widening (digits are at most 2).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int TQ1Dot<TD>(byte* blk, sbyte* q) where TD : struct, IByteDot
-    {
-        var c86 = Vector256.Create((byte)86);
-        var c171 = Vector256.Create((byte)171);
-        var t = Avx.LoadVector256(blk);
-        Vector256<int> acc = default;
-        for (int n = 0; n < 5; n++)
-        {
-            acc = TD.Dot(acc, Trits(t, c86, c171), Avx.LoadVector256(q + n * 32));
-            t = Avx2.Add(Avx2.Add(t, t), t);
-        }
-        var t16 = Sse2.LoadVector128(blk + 32);
-        Vector128<int> acc16 = default;
-        for (int n = 0; n < 5; n++)
-        {
-            acc16 = TD.Dot(acc16, Trits(t16, c86.GetLower(), c171.GetLower()), Sse2.LoadVector128(q + 160 + n * 16));
-            t16 = Sse2.Add(Sse2.Add(t16, t16), t16);
-        }
-        var v0 = Vector128.CreateScalar(Unsafe.ReadUnaligned<uint>(blk + 48)).AsByte();
-        var v1 = Sse2.Add(Sse2.Add(v0, v0), v0);
-        var v2 = Sse2.Add(Sse2.Add(v1, v1), v1);
-        var v3 = Sse2.Add(Sse2.Add(v2, v2), v2);
-        var last = Sse2.UnpackLow(Sse2.UnpackLow(v0.AsUInt32(), v1.AsUInt32()).AsUInt64(), Sse2.UnpackLow(v2.AsUInt32(), v3.AsUInt32()).AsUInt64()).AsByte();
-        acc16 = TD.Dot(acc16, Trits(last, c86.GetLower(), c171.GetLower()), Sse2.LoadVector128(q + 240));
-        return Vector256.Sum(acc) + Vector128.Sum(acc16);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Trits(Vector256<byte> t, Vector256<byte> c86, Vector256<byte> c171)

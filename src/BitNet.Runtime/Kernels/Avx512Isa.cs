@@ -332,9 +332,6 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ1Unpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.TQ1Unpack(row, blocks, codes);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1Dot(byte* block, sbyte* q) => AvxVnniIsa.TQ1Dot(block, q);
-
     public static bool TQ1Lanes => true;
 
     /// <summary>

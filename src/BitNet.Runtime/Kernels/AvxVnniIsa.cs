@@ -205,9 +205,6 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TQ1Unpack(byte* row, int blocks, byte* codes) => Avx2Isa.TQ1Unpack(row, blocks, codes);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1Dot(byte* block, sbyte* q) => Avx2Isa.TQ1Dot<DpbusdDot>(block, q);
-
     public static bool TQ1Lanes => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -215,10 +212,6 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
 
     private struct DpbusdDot : Avx2Isa.IByteDot
     {
-        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
-
-        public static Vector128<int> Dot(Vector128<int> acc, Vector128<byte> codes, Vector128<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
-
         public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
 
         public static int Total(Vector256<int> acc) => Vector256.Sum(acc);

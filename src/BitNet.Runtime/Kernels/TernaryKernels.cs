@@ -278,7 +278,7 @@ internal static unsafe class TernaryKernels
         return sum;
     }
 
-    /// <summary>The digit lanes of one token for a TQ1_0 GEMV: on the stack up to 32 KB (K = 25,600), else a per-thread buffer.</summary>
+    /// <summary>The digit lanes of one token for a TQ1_0 GEMV: on the stack up to 32 KB (K up to 26,112), else a per-thread buffer.</summary>
     [ThreadStatic] private static NativeBuffer<sbyte>? t_tq1Lanes;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
