@@ -43,9 +43,16 @@ public class SamplerAllocationTests
         // Warm-up: JIT, the penalty window reaching its full size, the lazily created sort and bucket buffers.
         for (int i = 0; i < 70; i++) Step(sampler, work, i);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) Step(sampler, work, i);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Up to three measured rounds: a round can catch the runtime's own one-off work on this thread (tiered
+        // recompilation lands while the calls run, 1232 bytes once in a loaded CI run), while an allocation in the
+        // sampler itself recurs in every round.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3 && allocated != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < calls; i++) Step(sampler, work, i);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
 
         Assert.Equal(0, allocated);
         if (config == "topp-wide") Assert.True(sampler.LastCandidateCount > Vocab / 4);
