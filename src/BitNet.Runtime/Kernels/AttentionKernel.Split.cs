@@ -13,8 +13,8 @@ internal static unsafe partial class AttentionKernel
     /// <summary>Dimensions per slice of the weighted sum (<see cref="IKernelIsa.AttendValues"/>'s register tile).</summary>
     public const int ValueSlice = 32;
 
-    /// <summary>Whether <see cref="SplitScores{TIsa}"/> and <see cref="SplitValues{TIsa}"/> serve this cache and head size.</summary>
-    public static bool SplitSupports<TIsa>(KvCacheType type, int hd) where TIsa : struct, IKernelIsa =>
+    /// <summary>Whether the row's <see cref="IKernelIsa.AttendValues"/> serves this cache and head size (Attend's weighted sum, and the split's).</summary>
+    public static bool ValuesInRegisters<TIsa>(KvCacheType type, int hd) where TIsa : struct, IKernelIsa =>
         TIsa.AttentionPairs && type != KvCacheType.Q8_0 && hd % ValueSlice == 0;
 
     /// <summary>scores[h * n + p] for the heads of q (hd apart) and positions [p0, p1), as Attend computes them.</summary>

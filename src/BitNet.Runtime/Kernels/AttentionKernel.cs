@@ -57,7 +57,7 @@ internal static unsafe partial class AttentionKernel
                 Scores<TIsa>(type, qg, g, keys, stride, n, 0, n, hd, sp);
                 for (int i = 0; i < g; i++) Softmax(new Span<float>(sp + (long)i * n, n));
 
-                if (TIsa.AttentionPairs && type != KvCacheType.Q8_0 && hd % 32 == 0)
+                if (ValuesInRegisters<TIsa>(type, hd))
                 {
                     // The weighted sum with its accumulators in registers over all positions (the same FMAs in order).
                     TIsa.AttendValues(type, sp, n, g, values, stride, n, hd, og, hd);

@@ -17,8 +17,8 @@ internal unsafe partial struct Avx2Isa
     {
         static abstract Vector256<float> Load8(void* p, int i);
 
-        /// <summary>Elements 0..31 at p, as four Load8 give them (a row may widen them in wider steps).</summary>
-        static abstract void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3);
+        /// <summary>Elements 0..15 at p, as two Load8 give them (a row may widen them in one wider step).</summary>
+        static abstract void Load16(void* p, out Vector256<float> lo, out Vector256<float> hi);
 
         /// <summary>Bytes per element.</summary>
         static abstract int Size { get; }
@@ -30,9 +30,9 @@ internal unsafe partial struct Avx2Isa
     private struct HalfElements : IHeadElements
     {
         public static Vector256<float> Load8(void* p, int i) => Widen((ushort*)p + i);
-        public static void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3)
+        public static void Load16(void* p, out Vector256<float> lo, out Vector256<float> hi)
         {
-            v0 = Load8(p, 0); v1 = Load8(p, 8); v2 = Load8(p, 16); v3 = Load8(p, 24);
+            lo = Load8(p, 0); hi = Load8(p, 8);
         }
         public static int Size => 2;
         public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.HalfDot((ushort*)p + i, q, n, HalfWidening.Exact);
@@ -42,9 +42,9 @@ internal unsafe partial struct Avx2Isa
     private struct FloatElements : IHeadElements
     {
         public static Vector256<float> Load8(void* p, int i) => Avx.LoadVector256((float*)p + i);
-        public static void Load32(void* p, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3)
+        public static void Load16(void* p, out Vector256<float> lo, out Vector256<float> hi)
         {
-            v0 = Load8(p, 0); v1 = Load8(p, 8); v2 = Load8(p, 16); v3 = Load8(p, 24);
+            lo = Load8(p, 0); hi = Load8(p, 8);
         }
         public static int Size => 4;
         public static float TailDot(void* p, int i, float* q, int n) => ScalarIsa.Dot((float*)p + i, q, n);
@@ -104,42 +104,48 @@ internal unsafe partial struct Avx2Isa
     public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
         DotHeads2<FloatElements>(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-    /// <summary>Also prefetches the cache rows eight positions on (row1 - row0 is the cache's stride, past the prefetcher's reach).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotHeads2(float* q, int qStride, int heads, ushort* row0, ushort* row1, int n, float* dots0, float* dots1)
     {
+        PrefetchKeysAhead(row0, row1, 2 * n);
+        DotHeads2<HalfElements>(q, qStride, heads, row0, row1, n, dots0, dots1);
+    }
+
+    /// <summary>The F16 cache rows eight positions on (row1 - row0 is the cache's stride, past the prefetcher's reach).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchKeysAhead(void* row0, void* row1, int bytes)
+    {
         nint stride = (nint)((byte*)row1 - (byte*)row0);
         byte* ahead = (byte*)row0 + 8 * stride;
-        for (int b = 0; b < 2 * n; b += 64)
+        for (int b = 0; b < bytes; b += 64)
         {
             Sse.Prefetch0(ahead + b);
             Sse.Prefetch0(ahead + stride + b);
         }
-        DotHeads2<HalfElements>(q, qStride, heads, row0, row1, n, dots0, dots1);
     }
 
     /// <summary>
     /// Two keys against up to four heads: per head and key the accumulator, FMAs and sum of <see cref="DotHeads{TE}"/>
     /// in its order (so the dots are its own bit for bit), the two keys' chains interleaved and each query vector
-    /// loaded once for both.
+    /// loaded once for both. Sixteen elements per step through <see cref="IHeadElements.Load16"/> (the AVX-512 row widens
+    /// them in one sequence), then eights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DotHeads2<TE>(float* q, int qStride, int heads, void* row0, void* row1, int n, float* dots0, float* dots1)
+    internal static void DotHeads2<TE>(float* q, int qStride, int heads, void* row0, void* row1, int n, float* dots0, float* dots1)
         where TE : struct, IHeadElements
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
         int i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (; i + 16 <= n; i += 16)
         {
-            var w = TE.Load8(row0, i);
-            var v = TE.Load8(row1, i);
-            var x = Avx.LoadVector256(q + i);
-            a0 = Fma.MultiplyAdd(x, w, a0); b0 = Fma.MultiplyAdd(x, v, b0);
-            if (heads > 1) { x = Avx.LoadVector256(q + qStride + i); a1 = Fma.MultiplyAdd(x, w, a1); b1 = Fma.MultiplyAdd(x, v, b1); }
-            if (heads > 2) { x = Avx.LoadVector256(q + 2L * qStride + i); a2 = Fma.MultiplyAdd(x, w, a2); b2 = Fma.MultiplyAdd(x, v, b2); }
-            if (heads > 3) { x = Avx.LoadVector256(q + 3L * qStride + i); a3 = Fma.MultiplyAdd(x, w, a3); b3 = Fma.MultiplyAdd(x, v, b3); }
+            TE.Load16((byte*)row0 + (long)i * TE.Size, out var w, out var w8);
+            TE.Load16((byte*)row1 + (long)i * TE.Size, out var v, out var v8);
+            Step2(q + i, qStride, heads, w, v, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3);
+            Step2(q + i + 8, qStride, heads, w8, v8, ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3);
         }
+        for (; i + 8 <= n; i += 8)
+            Step2(q + i, qStride, heads, TE.Load8(row0, i), TE.Load8(row1, i), ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3);
         dots0[0] = Vector256.Sum(a0); dots1[0] = Vector256.Sum(b0);
         if (heads > 1) { dots0[1] = Vector256.Sum(a1); dots1[1] = Vector256.Sum(b1); }
         if (heads > 2) { dots0[2] = Vector256.Sum(a2); dots1[2] = Vector256.Sum(b2); }
@@ -150,6 +156,19 @@ internal unsafe partial struct Avx2Isa
                 dots0[h] += TE.TailDot(row0, i, q + (long)h * qStride + i, n - i);
                 dots1[h] += TE.TailDot(row1, i, q + (long)h * qStride + i, n - i);
             }
+    }
+
+    /// <summary>One group of 8 elements of two keys (w, v) against up to four heads' query vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step2(float* q, int qStride, int heads, Vector256<float> w, Vector256<float> v,
+        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3,
+        ref Vector256<float> b0, ref Vector256<float> b1, ref Vector256<float> b2, ref Vector256<float> b3)
+    {
+        var x = Avx.LoadVector256(q);
+        a0 = Fma.MultiplyAdd(x, w, a0); b0 = Fma.MultiplyAdd(x, v, b0);
+        if (heads > 1) { x = Avx.LoadVector256(q + qStride); a1 = Fma.MultiplyAdd(x, w, a1); b1 = Fma.MultiplyAdd(x, v, b1); }
+        if (heads > 2) { x = Avx.LoadVector256(q + 2L * qStride); a2 = Fma.MultiplyAdd(x, w, a2); b2 = Fma.MultiplyAdd(x, v, b2); }
+        if (heads > 3) { x = Avx.LoadVector256(q + 3L * qStride); a3 = Fma.MultiplyAdd(x, w, a3); b3 = Fma.MultiplyAdd(x, v, b3); }
     }
 
     public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
@@ -178,7 +197,8 @@ internal unsafe partial struct Avx2Isa
             {
                 // Eight positions ahead: the cache rows of one KV head are a stride apart, past the prefetcher's reach.
                 Sse.Prefetch0(v + 8L * stride);
-                TE.Load32(v, out var v0, out var v1, out var v2, out var v3);
+                TE.Load16(v, out var v0, out var v1);
+                TE.Load16(v + 16 * elementBytes, out var v2, out var v3);
                 var b = Vector256.Create(w0[p]);
                 a00 = Fma.MultiplyAdd(b, v0, a00); a01 = Fma.MultiplyAdd(b, v1, a01); a02 = Fma.MultiplyAdd(b, v2, a02); a03 = Fma.MultiplyAdd(b, v3, a03);
                 if (heads > 1)

@@ -420,7 +420,6 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
         AvxVnniIsa.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-
     public static void WidenHalves(ushort* x, float* y, int n) => AvxVnniIsa.WidenHalves(x, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

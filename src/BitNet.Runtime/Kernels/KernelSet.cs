@@ -151,7 +151,7 @@ public abstract unsafe class KernelSet
 
         public override bool AttentionTiles => TIsa.AttentionTiles;
 
-        public override bool SplitAttention(KvCacheType type, int hd) => AttentionKernel.SplitSupports<TIsa>(type, hd);
+        public override bool SplitAttention(KvCacheType type, int hd) => AttentionKernel.ValuesInRegisters<TIsa>(type, hd);
 
         public override void AttendScores(KvCacheType type, float* q, int heads, byte* keys, int stride, int n, int p0, int p1, int hd, float* scores) =>
             AttentionKernel.SplitScores<TIsa>(type, q, heads, keys, stride, n, p0, p1, hd, scores);

@@ -92,8 +92,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
 
     /// <summary>Quantizes token <paramref name="t"/> from K floats at <paramref name="x"/>.</summary>
     public void QuantizeToken(KernelSet kernels, float* x, int t) =>
-        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs (as QuantizeRow takes it).
-        QuantizeToken(kernels, x, t, MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(new ReadOnlySpan<float>(x, K))));
+        QuantizeToken(kernels, x, t, ActivationQuantizer.AbsMax(new ReadOnlySpan<float>(x, K)));
 
     /// <summary><see cref="QuantizeToken(KernelSet, float*, int)"/> when the caller already has max |x_i| (NaN if any is NaN).</summary>
     public void QuantizeToken(KernelSet kernels, float* x, int t, float absMax)
@@ -160,8 +159,10 @@ internal static unsafe class ActivationQuantizer
     /// <summary>Quantizes one row; returns the dequantization scale m/127.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Quantize<TIsa>(ReadOnlySpan<float> x, Span<sbyte> q) where TIsa : struct, IKernelIsa =>
-        // MaxMagnitude returns the signed element of largest magnitude, hence the Abs.
-        Quantize<TIsa>(x, q, MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x)));
+        Quantize<TIsa>(x, q, AbsMax(x));
+
+    /// <summary>max |x_i|, NaN if any x_i is NaN (MaxMagnitude returns the signed element of largest magnitude, hence the Abs).</summary>
+    public static float AbsMax(ReadOnlySpan<float> x) => MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(x));
 
     /// <summary>Quantizes one row whose max |x_i| (NaN if any x_i is NaN) the caller has; returns m/127.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
