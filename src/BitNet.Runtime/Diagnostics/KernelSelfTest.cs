@@ -86,6 +86,9 @@ public static unsafe class KernelSelfTest
             TernaryCase(v, layout, 6912, 3, 17, kind, hostile: true, seed++, tally);
         }
         TernaryCase(v, layout, 2560, 17, 4, Activations.Random, hostile: true, seed++, tally);
+        // Decode's eight-row TQ loops (17 rows: 8 + 1 and 8, in the two ranges) on every byte and both extremes.
+        foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
+            TernaryCase(v, layout, 6912, 17, 1, kind, hostile: true, seed++, tally);
         // Batched decode rows: eight tokens over two column chunks (K = 6912) at their bounds, and three blocks of rows.
         foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
             TernaryCase(v, layout, 6912, 3, 8, kind, hostile: true, seed++, tally);

@@ -243,8 +243,8 @@ internal unsafe partial struct Avx2Isa
         /// <summary>The products added into lanes as the instruction set keeps them between widenings (int16 pairs or int32).</summary>
         static abstract Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x);
 
-        /// <summary>The sum of an <see cref="Accumulate"/> accumulator's lanes.</summary>
-        static abstract int Total(Vector256<int> acc);
+        /// <summary>An <see cref="Accumulate"/> accumulator as 8 int32 lanes whose sum is its total.</summary>
+        static abstract Vector256<int> Lanes(Vector256<int> acc);
     }
 
     private struct MaddubsDot : IByteDot
@@ -252,25 +252,28 @@ internal unsafe partial struct Avx2Isa
         public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) =>
             Avx2.Add(acc.AsInt16(), Avx2.MultiplyAddAdjacent(codes, x)).AsInt32();
 
-        public static int Total(Vector256<int> acc) => Vector256.Sum(Avx2.MultiplyAddAdjacent(acc.AsInt16(), Vector256.Create((short)1)));
+        public static Vector256<int> Lanes(Vector256<int> acc) => Avx2.MultiplyAddAdjacent(acc.AsInt16(), Vector256.Create((short)1));
     }
 
     public static bool TQ1Lanes => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1LanesDot(byte* block, sbyte* lanes) => TQ1LanesDot<MaddubsDot>(block, lanes);
+    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    {
+        Sse.Prefetch0(block + Streaming.PrefetchBytes);
+        return Vector256.Sum(TQ1LanesPartial<MaddubsDot>(block, lanes));
+    }
 
     /// <summary>
-    /// One TQ1_0 block against its digit lanes: bytes 0..31 and 22..53 (the second load ends at the block's end, so
+    /// One TQ1_0 block against its digit lanes, left in 8 int32 lanes whose sum is the dot: bytes 0..31 and 22..53 (the second load ends at the block's end, so
     /// nothing past it is read), per digit two trit vectors against two plain lane vectors, and t = 3t between digits.
     /// The trit bytes are kept as s = t ^ 0x80 (= t + 128 mod 256, which follows the same s = 3s), so that t &gt;= 86 and
     /// t &gt;= 171 are two signed compares and the digit is 0 minus both masks: 4 instructions, against 5 unsigned.
     /// With maddubs an int16 lane gains at most 2 * 2 * 128 per product pair, 5 per accumulator: far from 32767.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int TQ1LanesDot<TD>(byte* blk, sbyte* lanes) where TD : struct, IByteDot
+    internal static Vector256<int> TQ1LanesPartial<TD>(byte* blk, sbyte* lanes) where TD : struct, IByteDot
     {
-        Sse.Prefetch0(blk + Streaming.PrefetchBytes);
         var bias = Vector256.Create((byte)0x80);
         var a = Avx2.Xor(Avx.LoadVector256(blk), bias).AsSByte();
         var b = Avx2.Xor(Avx.LoadVector256(blk + 22), bias).AsSByte();
@@ -282,7 +285,7 @@ internal unsafe partial struct Avx2Isa
             a = Avx2.Add(Avx2.Add(a, a), a);
             b = Avx2.Add(Avx2.Add(b, b), b);
         }
-        return TD.Total(accA) + TD.Total(accB);
+        return Avx2.Add(TD.Lanes(accA), TD.Lanes(accB));
     }
 
     /// <summary>The leading base-3 digit of biased trit bytes s = t ^ 0x80: (t &gt;= 86) + (t &gt;= 171) as s &gt; -43 and s &gt; 42.</summary>

@@ -203,15 +203,7 @@ internal unsafe partial struct Avx2Isa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ2Dot(byte* block, sbyte* q)
-    {
-        var mask = Vector256.Create((byte)3);
-        var lo = Avx.LoadVector256(block);
-        var hi = Avx.LoadVector256(block + 32);
-        return Vector256.Sum(Avx2.Add(
-            Dot128(Avx2.And(lo, mask), Codes(lo, 2, mask), Codes(lo, 4, mask), Codes(lo, 6, mask), q),
-            Dot128(Avx2.And(hi, mask), Codes(hi, 2, mask), Codes(hi, 4, mask), Codes(hi, 6, mask), q + 128)));
-    }
+    public static int TQ2Dot(byte* block, sbyte* q) => Vector256.Sum(TQ2Maddubs.Partial(block, q));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CodesDot256(byte* codes, sbyte* q)

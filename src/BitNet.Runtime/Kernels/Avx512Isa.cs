@@ -335,7 +335,7 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     public static bool TQ1Lanes => true;
 
     /// <summary>
-    /// <see cref="Avx2Isa.TQ1LanesDot{TD}"/> in one register: bytes 0..31 in the lower half and 22..53 in the upper, per
+    /// <see cref="Avx2Isa.TQ1LanesPartial{TD}"/> in one register: bytes 0..31 in the lower half and 22..53 in the upper, per
     /// digit one trit vector, one <c>vpmaddubsw</c> against the digit's 64 lane bytes and one int16 add. (A VBMI digit
     /// lookup, two 128-entry <c>vpermt2b</c> and a blend per digit, measured 10% slower than this arithmetic on Zen 5:
     /// `ternary-rates --tq1-blocks`.)
@@ -344,6 +344,28 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     public static int TQ1LanesDot(byte* block, sbyte* lanes)
     {
         Sse.Prefetch0(block + Streaming.PrefetchBytes);
+        return Vector512.Sum(TQ1LanesPartial(block, lanes));
+    }
+
+    public static bool TQRows8 => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TQ2Rows8(byte* row, nint rowBytes, int blocks, sbyte* q, int* u, float* acc) => AvxVnniIsa.TQ2Rows8(row, rowBytes, blocks, q, u, acc);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void TQ1Rows8(byte* row, nint rowBytes, int blocks, sbyte* lanes, int* u, float* acc) =>
+        Avx2Isa.BlockRows8<TQ1Zmm>(row, rowBytes, 54, 52, TernaryKernels.TQ1LaneBytes, blocks, lanes, u, acc);
+
+    /// <summary><see cref="TQ1LanesPartial"/> folded to 8 lanes for <see cref="Avx2Isa.BlockRows8{TP}"/>.</summary>
+    private struct TQ1Zmm : Avx2Isa.IBlockPartial
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Partial(byte* block, sbyte* lanes) => Fold(TQ1LanesPartial(block, lanes));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> TQ1LanesPartial(byte* block, sbyte* lanes)
+    {
         var t = Avx512F.InsertVector256(Avx.LoadVector256(block).ToVector512Unsafe(), Avx.LoadVector256(block + 22), 1);
         var one = Vector512.Create((byte)1);
         Vector512<short> h = default;
@@ -354,7 +376,7 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
             h = Avx512BW.Add(h, Avx512BW.MultiplyAddAdjacent(digit, Avx512BW.LoadVector512(lanes + n * 64)));
             t = Avx512BW.Add(Avx512BW.Add(t, t), t);
         }
-        return Vector512.Sum(Avx512BW.MultiplyAddAdjacent(h, Vector512<short>.One));
+        return Avx512BW.MultiplyAddAdjacent(h, Vector512<short>.One);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -208,13 +208,17 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     public static bool TQ1Lanes => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ1LanesDot(byte* block, sbyte* lanes) => Avx2Isa.TQ1LanesDot<DpbusdDot>(block, lanes);
+    public static int TQ1LanesDot(byte* block, sbyte* lanes)
+    {
+        Sse.Prefetch0(block + Streaming.PrefetchBytes);
+        return Vector256.Sum(Avx2Isa.TQ1LanesPartial<DpbusdDot>(block, lanes));
+    }
 
     private struct DpbusdDot : Avx2Isa.IByteDot
     {
         public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> codes, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, codes, x);
 
-        public static int Total(Vector256<int> acc) => Vector256.Sum(acc);
+        public static Vector256<int> Lanes(Vector256<int> acc) => acc;
     }
 
     /// <summary>
@@ -332,14 +336,31 @@ internal unsafe struct AvxVnniIsa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ2Dot(byte* block, sbyte* q)
+    public static int TQ2Dot(byte* block, sbyte* q) => Vector256.Sum(TQ2Dpbusd.Partial(block, q));
+
+    public static bool TQRows8 => true;
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void TQ2Rows8(byte* row, nint rowBytes, int blocks, sbyte* q, int* u, float* acc) =>
+        Avx2Isa.BlockRows8<TQ2Dpbusd>(row, rowBytes, 66, 64, 256, blocks, q, u, acc);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void TQ1Rows8(byte* row, nint rowBytes, int blocks, sbyte* lanes, int* u, float* acc) =>
+        Avx2Isa.BlockRows8<Avx2Isa.TQ1LanesRows<DpbusdDot>>(row, rowBytes, 54, 52, TernaryKernels.TQ1LaneBytes, blocks, lanes, u, acc);
+
+    /// <summary><see cref="TQ2Dot"/> left in lanes for <see cref="Avx2Isa.BlockRows8{TP}"/>.</summary>
+    private struct TQ2Dpbusd : Avx2Isa.IBlockPartial
     {
-        var mask = Vector256.Create((byte)3);
-        var lo = Avx.LoadVector256(block);
-        var hi = Avx.LoadVector256(block + 32);
-        return Vector256.Sum(Avx2.Add(
-            Dot128(default, Avx2.And(lo, mask), Avx2Isa.Codes(lo, 2, mask), Avx2Isa.Codes(lo, 4, mask), Avx2Isa.Codes(lo, 6, mask), q),
-            Dot128(default, Avx2.And(hi, mask), Avx2Isa.Codes(hi, 2, mask), Avx2Isa.Codes(hi, 4, mask), Avx2Isa.Codes(hi, 6, mask), q + 128)));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Partial(byte* block, sbyte* q)
+        {
+            var mask = Vector256.Create((byte)3);
+            var lo = Avx.LoadVector256(block);
+            var hi = Avx.LoadVector256(block + 32);
+            return Avx2.Add(
+                Dot128(default, Avx2.And(lo, mask), Avx2Isa.Codes(lo, 2, mask), Avx2Isa.Codes(lo, 4, mask), Avx2Isa.Codes(lo, 6, mask), q),
+                Dot128(default, Avx2.And(hi, mask), Avx2Isa.Codes(hi, 2, mask), Avx2Isa.Codes(hi, 4, mask), Avx2Isa.Codes(hi, 6, mask), q + 128));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

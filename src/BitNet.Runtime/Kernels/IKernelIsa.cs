@@ -88,6 +88,21 @@ internal unsafe interface IKernelIsa
         return sum;
     }
 
+    /// <summary>Whether single-token TQ2_0 and TQ1_0 rows go eight at a time through <see cref="TQ2Rows8"/> and <see cref="TQ1Rows8"/>.</summary>
+    static virtual bool TQRows8 => false;
+
+    /// <summary>
+    /// TQ2_0, one token, the eight rows at row + r * rowBytes: acc[r] = sum over blocks b, in order, of
+    /// d_rb * (dot_rb - u[2b] - u[2b + 1]) (u: the token's 128-block activation sums), the per-row loop's float
+    /// operations lane by lane.
+    /// </summary>
+    static virtual void TQ2Rows8(byte* row, nint rowBytes, int blocks, sbyte* q, int* u, float* acc) =>
+        TernaryKernels.ReferenceBlockRows8(TernaryLayout.TQ2, row, rowBytes, blocks, q, u, acc);
+
+    /// <summary><see cref="TQ2Rows8"/> for TQ1_0, the token's activations in <see cref="TernaryKernels.TQ1DigitLanes"/>.</summary>
+    static virtual void TQ1Rows8(byte* row, nint rowBytes, int blocks, sbyte* lanes, int* u, float* acc) =>
+        TernaryKernels.ReferenceBlockRows8(TernaryLayout.TQ1, row, rowBytes, blocks, lanes, u, acc);
+
     /// <summary>Whether TQ1_0 decode lays each token's activations out per digit and calls <see cref="TQ1LanesDot"/> (else <see cref="TQ1Dot"/>).</summary>
     static virtual bool TQ1Lanes => false;
 

@@ -178,6 +178,16 @@ internal static unsafe class TernaryKernels
     {
         int blocks = w.K / 256;
         int* s = stackalloc int[2];
+        if (x.Tokens == 1 && TIsa.TQRows8)
+        {
+            // Decode: eight rows at a time (their block dots reduced together), the rest row by row below.
+            float* acc8 = stackalloc float[8];
+            for (; rowStart + 8 <= rowEnd; rowStart += 8)
+            {
+                TIsa.TQ2Rows8(w.Row(rowStart), (nint)w.RowBytes, blocks, x.Q, x.BlockSums, acc8);
+                for (int r = 0; r < 8; r++) y[rowStart + r] = Finish(w, acc8[r], x.Scale[0]);
+            }
+        }
         for (int n = rowStart; n < rowEnd; n++)
         {
             byte* row = w.Row(n);
@@ -278,6 +288,28 @@ internal static unsafe class TernaryKernels
         return sum;
     }
 
+    /// <summary>
+    /// The definition of <see cref="IKernelIsa.TQ2Rows8"/> and <see cref="IKernelIsa.TQ1Rows8"/> (and their test oracle):
+    /// the single-token loops of <see cref="TQ2{TIsa}"/> and <see cref="TQ1Decode{TIsa}"/> over eight rows.
+    /// </summary>
+    internal static void ReferenceBlockRows8(TernaryLayout layout, byte* row, nint rowBytes, int blocks, sbyte* act, int* u, float* acc)
+    {
+        bool tq2 = layout == TernaryLayout.TQ2;
+        for (int r = 0; r < 8; r++)
+        {
+            byte* p = row + r * rowBytes;
+            float sum = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* blk = p + b * (tq2 ? 66 : 54);
+                float d = HalfToSingle(Unsafe.ReadUnaligned<ushort>(blk + (tq2 ? 64 : 52)));
+                int dot = tq2 ? ScalarIsa.TQ2Dot(blk, act + b * 256) : ReferenceTQ1LanesDot(blk, act + b * TQ1LaneBytes);
+                sum += d * (dot - (u[2 * b] + u[2 * b + 1]));
+            }
+            acc[r] = sum;
+        }
+    }
+
     /// <summary>The digit lanes of one token for a TQ1_0 GEMV: on the stack up to 32 KB (K up to 26,112), else a per-thread buffer.</summary>
     [ThreadStatic] private static NativeBuffer<sbyte>? t_tq1Lanes;
 
@@ -289,6 +321,15 @@ internal static unsafe class TernaryKernels
         TQ1DigitLanes(x.Q, blocks, lanes);
         int* u = x.BlockSums;
         float a = x.Scale[0];
+        if (TIsa.TQRows8)
+        {
+            float* acc8 = stackalloc float[8];
+            for (; rowStart + 8 <= rowEnd; rowStart += 8)
+            {
+                TIsa.TQ1Rows8(w.Row(rowStart), (nint)w.RowBytes, blocks, lanes, u, acc8);
+                for (int r = 0; r < 8; r++) y[rowStart + r] = Finish(w, acc8[r], a);
+            }
+        }
         for (int n = rowStart; n < rowEnd; n++)
         {
             byte* row = w.Row(n);
