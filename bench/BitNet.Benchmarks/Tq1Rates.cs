@@ -29,9 +29,9 @@ public static unsafe class Tq1Rates
             {
                 kernels.Add(("AVX-VNNI lanes", () => { long s = 0; for (int b = 0; b < blocks; b++) s += AvxVnniIsa.TQ1LanesDot(w.Pointer + (long)b * 54, lanes.Pointer); return s; }));
             }
-            if (Avx512Isa.IsSupported)
+            if (Avx512Isa<Avx2Isa>.IsSupported)
             {
-                kernels.Add(("AVX-512 lanes", () => { long s = 0; for (int b = 0; b < blocks; b++) s += Avx512Isa.TQ1LanesDot(w.Pointer + (long)b * 54, lanes.Pointer); return s; }));
+                kernels.Add(("AVX-512 lanes", () => { long s = 0; for (int b = 0; b < blocks; b++) s += Avx512Isa<Avx2Isa>.TQ1LanesDot(w.Pointer + (long)b * 54, lanes.Pointer); return s; }));
             }
             kernels.Add(("scalar lanes", () => { long s = 0; for (int b = 0; b < Math.Min(blocks, 20_000); b++) s += ScalarIsaLanes(w.Pointer + (long)b * 54, lanes.Pointer); return s * blocks / Math.Min(blocks, 20_000); }));
             var best = new double[kernels.Count];

@@ -9,7 +9,7 @@ namespace BitNet.Runtime.Kernels;
 /// widening, 9 instructions per vector, was most of a long context's attention work): the widened halves are split into
 /// the 256-bit vectors the AVX2 code multiplies, so every dot and sum is <see cref="Avx2Isa"/>'s bit for bit.
 /// </summary>
-internal unsafe partial struct Avx512Isa
+internal unsafe partial struct Avx512Isa<TBase>
 {
     /// <summary><see cref="Avx2Isa.Widen"/>'s operations on 16 halves: lo holds halves 0-7, hi 8-15.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -40,7 +40,7 @@ internal unsafe partial struct Avx512Isa
     public static void AttendValues(KvCacheType type, float* weights, int wStride, int heads, byte* values, int stride, int n, int hd, float* output, int outStride)
     {
         if (type == KvCacheType.F16) Avx2Isa.AttendValues<Half16Elements>(weights, wStride, heads, values, stride, n, hd, output, outStride);
-        else AvxVnniIsa.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
+        else TBase.AttendValues(type, weights, wStride, heads, values, stride, n, hd, output, outStride);
     }
 
     /// <summary>F16 elements whose 16-element loads widen in one 512-bit sequence (<see cref="Widen16"/>).</summary>

@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace BitNet.Runtime.Kernels;
 
 /// <summary>
-/// AVX-VNNI plus 512-bit AVX-512BW: the I2_S ternary dots (prefill's token-lane tiles, decode's GEMV and the 4- and
-/// 8-token rows of batched decode) in 512-bit registers; everything else is the <see cref="AvxVnniIsa"/> code. .NET 10
+/// 512-bit AVX-512BW over a 256-bit row <typeparamref name="TBase"/>: the I2_S ternary dots (prefill's token-lane tiles, decode's GEMV and the 4- and
+/// 8-token rows of batched decode) in 512-bit registers; everything else is <typeparamref name="TBase"/>'s code. .NET 10
 /// has no 512-bit <c>vpdpbusd</c> (its <see cref="AvxVnni"/> is VEX, 256-bit only), so the kernels multiply with <c>vpmaddubsw</c> (64 u8 x s8 products
 /// summed in pairs into 32 int16 lanes) and adds the pairs in int16 for 32 groups before one <c>vpmaddwd</c> widens
 /// them: per 64 products 2 instructions, as two 256-bit <c>vpdpbusd</c>, but at 512-bit width. On Zen 5 (full-width
@@ -15,18 +15,24 @@ namespace BitNet.Runtime.Kernels;
 /// lane: see below; the TQ2_0 and TQ1_0 tiles go through <see cref="CodeTile4"/> too.
 /// <para>
 /// Chosen where the runtime itself treats 512-bit vectors as fast (<see cref="Vector512.IsHardwareAccelerated"/>: not
-/// on the Intel parts that lower their clock for them). Measured on Zen 5 only; <c>--kernels AVX-VNNI</c> selects the
-/// 256-bit row.
+/// on the Intel parts that lower their clock for them). Measured on Zen 5 (against <c>--kernels AVX-VNNI</c>) and on Zen 4,
+/// whose 512-bit instructions take two passes through 256-bit units: there the fewer, wider instructions still ran
+/// prefill 1.4-1.6x the AVX2 row's rate.
+/// </para>
+/// <para>
+/// Two rows: over <see cref="AvxVnniIsa"/> ("AVX-512": Zen 5, Sapphire Rapids and later) and over <see cref="Avx2Isa"/>
+/// ("AVX-512BW": Zen 4, Ice Lake and other AVX-512 parts without AVX-VNNI, which .NET 10 exposes no <c>vpdpbusd</c> for at
+/// all). The 512-bit kernels need no VNNI, so they are the same code in both.
 /// </para>
 /// int16 bound: a pair is at most 2 * 3 * 128 = 768 in magnitude (a hostile code 3, activation -128), so neither
 /// <c>vpmaddubsw</c> saturates nor 32 pairs added per lane overflow (24,576 &lt; 32,767): the sums are exact and equal
 /// the reference's bit for bit.
 /// </summary>
-internal unsafe partial struct Avx512Isa : IKernelIsa
+internal unsafe partial struct Avx512Isa<TBase> : IKernelIsa where TBase : struct, IKernelIsa
 {
-    public static string Name => "AVX-512";
+    public static string Name => typeof(TBase) == typeof(AvxVnniIsa) ? "AVX-512" : "AVX-512BW";
 
-    public static bool IsSupported => AvxVnniIsa.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated;
+    public static bool IsSupported => TBase.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated;
 
     /// <summary>Groups of four codes whose pair sums one int16 lane holds before they are widened (see the bound above).</summary>
     private const int GroupsPerWidening = 32;
@@ -41,7 +47,7 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     {
         if (vectors == 1)
         {
-            AvxVnniIsa.CodeTile4(codes, codeStride, lanes, vectors, k, sums);
+            TBase.CodeTile4(codes, codeStride, lanes, vectors, k, sums);
             return;
         }
         uint* c = (uint*)codes;
@@ -277,7 +283,7 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     {
         if (count != 16)
         {
-            AvxVnniIsa.FinishI2STile(sums, totals, scales, tensorScale, outputScale, count, y, yStride);
+            TBase.FinishI2STile(sums, totals, scales, tensorScale, outputScale, count, y, yStride);
             return;
         }
         var ws = Vector512.Create(tensorScale);
@@ -312,25 +318,25 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
 
     /// <summary>Two tokens keep the 256-bit pair kernel: its 512-bit form ran no faster (130-164 against 137-150 GMAC/s, one thread, alternated).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => AvxVnniIsa.I2SDot2(row, q, k, blocks, sums);
+    public static void I2SDot2(byte* row, sbyte* q, int k, int blocks, int* sums) => TBase.I2SDot2(row, q, k, blocks, sums);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => AvxVnniIsa.TQ2Dot2(block, q0, q1, sums);
+    public static void TQ2Dot2(byte* block, sbyte* q0, sbyte* q1, int* sums) => TBase.TQ2Dot2(block, q0, q1, sums);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int TQ2Dot(byte* block, sbyte* q) => AvxVnniIsa.TQ2Dot(block, q);
+    public static int TQ2Dot(byte* block, sbyte* q) => TBase.TQ2Dot(block, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int CodesDot256(byte* codes, sbyte* q) => AvxVnniIsa.CodesDot256(codes, q);
+    public static int CodesDot256(byte* codes, sbyte* q) => TBase.CodesDot256(codes, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void I2SUnpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.I2SUnpack(row, blocks, codes);
+    public static void I2SUnpack(byte* row, int blocks, byte* codes) => TBase.I2SUnpack(row, blocks, codes);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TQ2Unpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.TQ2Unpack(row, blocks, codes);
+    public static void TQ2Unpack(byte* row, int blocks, byte* codes) => TBase.TQ2Unpack(row, blocks, codes);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TQ1Unpack(byte* row, int blocks, byte* codes) => AvxVnniIsa.TQ1Unpack(row, blocks, codes);
+    public static void TQ1Unpack(byte* row, int blocks, byte* codes) => TBase.TQ1Unpack(row, blocks, codes);
 
     public static bool TQ1Lanes => true;
 
@@ -350,7 +356,7 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     public static bool TQRows8 => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TQ2Rows8(byte* row, nint rowBytes, int blocks, sbyte* q, int* u, float* acc) => AvxVnniIsa.TQ2Rows8(row, rowBytes, blocks, q, u, acc);
+    public static void TQ2Rows8(byte* row, nint rowBytes, int blocks, sbyte* q, int* u, float* acc) => TBase.TQ2Rows8(row, rowBytes, blocks, q, u, acc);
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void TQ1Rows8(byte* row, nint rowBytes, int blocks, sbyte* lanes, int* u, float* acc) =>
@@ -380,83 +386,91 @@ internal unsafe partial struct Avx512Isa : IKernelIsa
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => AvxVnniIsa.Q8Dot(w, wd, xq, xd, xs, blocks);
+    public static float Q8Dot(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int blocks) => TBase.Q8Dot(w, wd, xq, xd, xs, blocks);
 
-    public static bool Q8Tiles => AvxVnniIsa.Q8Tiles;
+    public static bool Q8Tiles => TBase.Q8Tiles;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Q8Dot4(sbyte* w, float* wd, sbyte* xq, float* xd, int* xs, int k, int last, float* y) =>
-        AvxVnniIsa.Q8Dot4(w, wd, xq, xd, xs, k, last, y);
+        TBase.Q8Dot4(w, wd, xq, xd, xs, k, last, y);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => AvxVnniIsa.HalfDot(row, x, k, widening);
+    public static float HalfDot(ushort* row, float* x, int k, HalfWidening widening) => TBase.HalfDot(row, x, k, widening);
 
-    public static bool HalfTiles => AvxVnniIsa.HalfTiles;
+    public static bool HalfTiles => TBase.HalfTiles;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfTile2x4(ushort* a, ushort* b, float* x0, float* x1, float* x2, float* x3, int j0, int j1,
-        float* acc, ushort* pa, ushort* pb, HalfWidening widening) =>
-        AvxVnniIsa.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+        float* acc, ushort* pa, ushort* pb, HalfWidening widening)
+    {
+        // The 512-bit half tiles need only AVX-512F, so both rows take them (the AVX2 row alone has none).
+        if (widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+        else TBase.HalfTile2x4(a, b, x0, x1, x2, x3, j0, j1, acc, pa, pb, widening);
+    }
 
-    public static bool HalfTiles8 => AvxVnniIsa.HalfTiles8;
+    public static bool HalfTiles8 => TBase.HalfTiles8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfTile2x8(ushort* a, ushort* b, float* x, long xStride, int j0, int j1, float* acc, ushort* pa, ushort* pb,
-        HalfWidening widening) => AvxVnniIsa.HalfTile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+        HalfWidening widening)
+    {
+        if (widening != HalfWidening.Exact) Avx512HalfTiles.Tile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+        else TBase.HalfTile2x8(a, b, x, xStride, j0, j1, acc, pa, pb, widening);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotTokens(ushort* row, float* x, int xStride, int tokens, int k, float* y, HalfWidening widening) =>
-        AvxVnniIsa.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
+        TBase.HalfDotTokens(row, x, xStride, tokens, k, y, widening);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void QuantizeRow(float* x, sbyte* q, int k, float s) => AvxVnniIsa.QuantizeRow(x, q, k, s);
+    public static void QuantizeRow(float* x, sbyte* q, int k, float s) => TBase.QuantizeRow(x, q, k, s);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(float* a, float* b, int n) => AvxVnniIsa.Dot(a, b, n);
+    public static float Dot(float* a, float* b, int n) => TBase.Dot(a, b, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Axpy(float alpha, float* x, float* y, int n) => AvxVnniIsa.Axpy(alpha, x, y, n);
+    public static void Axpy(float alpha, float* x, float* y, int n) => TBase.Axpy(alpha, x, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => AvxVnniIsa.AxpyHalf(alpha, x, y, n);
+    public static void AxpyHalf(float alpha, ushort* x, float* y, int n) => TBase.AxpyHalf(alpha, x, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Q8KvDot(float* x, byte* blocks, int n) => AvxVnniIsa.Q8KvDot(x, blocks, n);
+    public static float Q8KvDot(float* x, byte* blocks, int n) => TBase.Q8KvDot(x, blocks, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => AvxVnniIsa.AxpyQ8Kv(alpha, blocks, y, n);
+    public static void AxpyQ8Kv(float alpha, byte* blocks, float* y, int n) => TBase.AxpyQ8Kv(alpha, blocks, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void HalfDotHeads(float* q, int qStride, int heads, ushort* row, int n, float* dots) =>
-        AvxVnniIsa.HalfDotHeads(q, qStride, heads, row, n, dots);
+        TBase.HalfDotHeads(q, qStride, heads, row, n, dots);
 
-    public static bool AttentionTiles => AvxVnniIsa.AttentionTiles;
+    public static bool AttentionTiles => TBase.AttentionTiles;
 
     public static void ValueTile(float* weights, float* values, int hd, int n, float* output, int outStride) =>
-        AvxVnniIsa.ValueTile(weights, values, hd, n, output, outStride);
+        TBase.ValueTile(weights, values, hd, n, output, outStride);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FloatDotHeads(float* q, int qStride, int heads, float* row, int n, float* dots) =>
-        AvxVnniIsa.FloatDotHeads(q, qStride, heads, row, n, dots);
+        TBase.FloatDotHeads(q, qStride, heads, row, n, dots);
 
     public static void FloatDotHeads2(float* q, int qStride, int heads, float* row0, float* row1, int n, float* dots0, float* dots1) =>
-        AvxVnniIsa.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
+        TBase.FloatDotHeads2(q, qStride, heads, row0, row1, n, dots0, dots1);
 
-    public static void WidenHalves(ushort* x, float* y, int n) => AvxVnniIsa.WidenHalves(x, y, n);
+    public static void WidenHalves(ushort* x, float* y, int n) => TBase.WidenHalves(x, y, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyFloatHeads(float* alpha, float* x, float* y, int yStride, int heads, int n) =>
-        AvxVnniIsa.AxpyFloatHeads(alpha, x, y, yStride, heads, n);
+        TBase.AxpyFloatHeads(alpha, x, y, yStride, heads, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyHalfHeads(float* alpha, ushort* x, float* y, int yStride, int heads, int n) =>
-        AvxVnniIsa.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
+        TBase.AxpyHalfHeads(alpha, x, y, yStride, heads, n);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Q8KvDotHeads(float* q, int qStride, int heads, byte* blocks, int n, float* dots) =>
-        AvxVnniIsa.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
+        TBase.Q8KvDotHeads(q, qStride, heads, blocks, n, dots);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AxpyQ8KvHeads(float* alpha, byte* blocks, float* y, int yStride, int heads, int n) =>
-        AvxVnniIsa.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
+        TBase.AxpyQ8KvHeads(alpha, blocks, y, yStride, heads, n);
 }

@@ -8,10 +8,11 @@ namespace BitNet.Runtime.Kernels;
 /// (<see cref="Model.ModelLoadOptions.Kernels"/>); the rest of the engine calls through it and never tests CPU features itself.
 /// </summary>
 /// <remarks>
-/// The table, best first: AVX-512, AVX-VNNI and AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the
+/// The table, best first: AVX-512, AVX-VNNI, AVX-512BW and AVX2 (x64), AdvSimd+Dp and AdvSimd (arm64), scalar (everywhere; the
 /// reference every other row is tested against). AVX-512 differs from AVX-VNNI in the ternary dots (prefill's tiles,
 /// decode's GEMV and batched decode's rows) and in decode attention's F16 widening, 16 halves at a time with the same
-/// products and sums (<see cref="Avx512Isa"/>).
+/// products and sums (<see cref="Avx512Isa{TBase}"/>); AVX-512BW is the same 512-bit code over the AVX2 row, for AVX-512
+/// CPUs without AVX-VNNI (Zen 4, Ice Lake).
 /// </remarks>
 public abstract unsafe class KernelSet
 {
@@ -20,7 +21,7 @@ public abstract unsafe class KernelSet
 
     private protected KernelSet() { }
 
-    /// <summary>The label: "AVX-512", "AVX-VNNI", "AVX2", "AdvSimd+Dp", "AdvSimd" or "scalar".</summary>
+    /// <summary>The label: "AVX-512", "AVX-VNNI", "AVX-512BW", "AVX2", "AdvSimd+Dp", "AdvSimd" or "scalar".</summary>
     public abstract string Name { get; }
 
     /// <summary>Whether this CPU and the runtime's ISA switches (DOTNET_EnableAVX2=0, ...) allow it.</summary>
@@ -93,7 +94,7 @@ public abstract unsafe class KernelSet
 
     /// <summary>Every variant compiled in, best first; not all run on this CPU.</summary>
     public static IReadOnlyList<KernelSet> All { get; } =
-        [new Variant<Avx512Isa>(), new Variant<AvxVnniIsa>(), new Variant<Avx2Isa>(), new Variant<AdvSimdDpIsa>(), new Variant<AdvSimdIsa>(), Scalar];
+        [new Variant<Avx512Isa<AvxVnniIsa>>(), new Variant<AvxVnniIsa>(), new Variant<Avx512Isa<Avx2Isa>>(), new Variant<Avx2Isa>(), new Variant<AdvSimdDpIsa>(), new Variant<AdvSimdIsa>(), Scalar];
 
     /// <summary>The variants this CPU runs, best first (scalar is always last).</summary>
     public static IReadOnlyList<KernelSet> Supported { get; } = All.Where(k => k.IsSupported).ToArray();

@@ -64,7 +64,7 @@ public static class CommandLineArguments
         new(["--ctx-size", "-c"], nameof(ServerOptions.ContextSize), "context length per sequence (0 = the model's trained context)", FlagKind.Integer),
         new(["--parallel", "-np"], nameof(ServerOptions.Parallel), "sequences decoded together (KV slots)", FlagKind.Integer),
         new(["--threads", "-t"], nameof(ServerOptions.Threads), "kernel threads (0 = processor count)", FlagKind.Integer),
-        new(["--kernels"], nameof(ServerOptions.Kernels), "kernel variant: auto, AVX-512, AVX-VNNI, AVX2, AdvSimd+Dp, AdvSimd or scalar", Default: "$BITNET_KERNELS or auto"),
+        new(["--kernels"], nameof(ServerOptions.Kernels), "kernel variant: auto, AVX-512, AVX-VNNI, AVX-512BW, AVX2, AdvSimd+Dp, AdvSimd or scalar", Default: "$BITNET_KERNELS or auto"),
         new(["--kv-type"], nameof(ServerOptions.KvCacheType), "KV cache storage: f16, f32 or q8_0", Default: "f16"),
         new(["--head"], nameof(ServerOptions.Head), "LM head storage: native or q8_0 (requantized at load)", Default: "native"),
         new(["--batch-size", "-b"], nameof(ServerOptions.MaxBatchTokens), "tokens per engine step (decode tokens + prompt chunks)", FlagKind.Integer),

@@ -25,7 +25,7 @@ public sealed class ServerOptions
     [Range(0, 1024)]
     public int Threads { get; set; }
 
-    /// <summary>Kernel variant (auto, AVX-512, AVX-VNNI, AVX2, AdvSimd+Dp, AdvSimd, scalar); empty = $BITNET_KERNELS, else the best this CPU runs.</summary>
+    /// <summary>Kernel variant (auto, AVX-512, AVX-VNNI, AVX-512BW, AVX2, AdvSimd+Dp, AdvSimd, scalar); empty = $BITNET_KERNELS, else the best this CPU runs.</summary>
     public string Kernels { get; set; } = "";
 
     /// <summary>KV cache storage: f16 (default), f32 or q8_0.</summary>

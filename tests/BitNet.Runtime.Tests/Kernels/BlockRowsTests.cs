@@ -17,7 +17,8 @@ public unsafe class BlockRowsTests
         var variants = new List<(string, Rows8, Rows8)>();
         if (Avx2Isa.IsSupported) variants.Add(("AVX2", Avx2Isa.TQ2Rows8, Avx2Isa.TQ1Rows8));
         if (AvxVnniIsa.IsSupported) variants.Add(("AVX-VNNI", AvxVnniIsa.TQ2Rows8, AvxVnniIsa.TQ1Rows8));
-        if (Avx512Isa.IsSupported) variants.Add(("AVX-512", Avx512Isa.TQ2Rows8, Avx512Isa.TQ1Rows8));
+        if (Avx512Isa<AvxVnniIsa>.IsSupported) variants.Add(("AVX-512", Avx512Isa<AvxVnniIsa>.TQ2Rows8, Avx512Isa<AvxVnniIsa>.TQ1Rows8));
+        if (Avx512Isa<Avx2Isa>.IsSupported) variants.Add(("AVX-512BW", Avx512Isa<Avx2Isa>.TQ2Rows8, Avx512Isa<Avx2Isa>.TQ1Rows8));
         var rng = new Random(blocks * 31 + gap);
         int k = blocks * 256;
         using var q = new NativeBuffer<sbyte>(k);

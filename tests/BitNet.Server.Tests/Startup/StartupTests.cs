@@ -56,7 +56,7 @@ public sealed class StartupTests
     [InlineData("BitNet__Parallel", "0", "--parallel (BitNet:Parallel): 0 is out of range (accepted: 1..256)")]
     [InlineData("BitNet__ContextSize", "abc", "--ctx-size (BitNet:ContextSize): 'abc' is not an integer (accepted: 0..1048576)")]
     [InlineData("BitNet__MaxQueuedRequests", "-1", "BitNet:MaxQueuedRequests: -1 is out of range (accepted: 0..100000)")]
-    [InlineData("BitNet__Kernels", "avx1024", "--kernels (BitNet:Kernels): kernels 'avx1024' is not one of auto, AVX-512, AVX-VNNI, AVX2, AdvSimd+Dp, AdvSimd, scalar")]
+    [InlineData("BitNet__Kernels", "avx1024", "--kernels (BitNet:Kernels): kernels 'avx1024' is not one of auto, AVX-512, AVX-VNNI, AVX-512BW, AVX2, AdvSimd+Dp, AdvSimd, scalar")]
     [InlineData("BitNet__KvCacheType", "f8", "--kv-type (BitNet:KvCacheType): 'f8' is not one of f16, f32, q8_0")]
     [InlineData("BitNet__Head", "q4", "--head (BitNet:Head): head format 'q4' is not one of native, q8_0")]
     public async Task A_bad_environment_variable_is_one_line_naming_the_flag_and_setting(string variable, string value, string message)
