@@ -16,8 +16,8 @@ namespace BitNet.Runtime.Kernels;
 /// <para>
 /// Chosen where the runtime itself treats 512-bit vectors as fast (<see cref="Vector512.IsHardwareAccelerated"/>: not
 /// on the Intel parts that lower their clock for them). Measured on Zen 5 (against <c>--kernels AVX-VNNI</c>) and on Zen 4,
-/// whose 512-bit instructions take two passes through 256-bit units: there the fewer, wider instructions still ran
-/// prefill 1.4-1.6x the AVX2 row's rate.
+/// whose 512-bit instructions take two passes through 256-bit units: there the byte-dot ceiling is the AVX2 row's, and
+/// the row gains 1.1x in prefill and batched decode (fewer instructions, and the 8-token rows' shared code vectors).
 /// </para>
 /// <para>
 /// Two rows: over <see cref="AvxVnniIsa"/> ("AVX-512": Zen 5, Sapphire Rapids and later) and over <see cref="Avx2Isa"/>
