@@ -264,6 +264,7 @@ public static unsafe class TernaryRates
         var matrices = model.Weights.Layers.SelectMany(l => l.Matrices).ToArray();
         int maxK = matrices.Max(m => m.K), maxN = matrices.Max(m => m.N);
         using var act = new QuantizedActivations(tokens, maxK);
+        if (kernels.LutTiles && Environment.GetEnvironmentVariable("BITNET_LUT") != "0") act.EnableTables();
         var rng = new Random(4);
         var x = new float[tokens * maxK];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() - 0.5);

@@ -96,11 +96,24 @@ public static unsafe class KernelSelfTest
         if (layout == TernaryLayout.TQ1) TernaryCase(v, layout, 27136, 3, 1, Activations.Random, hostile: false, seed++, tally);
         TernaryCase(v, layout, 256, 70, 8, Activations.Random, hostile: false, seed++, tally);
         TernaryCase(v, layout, 256, 70, 15, Activations.Random, hostile: false, seed++, tally);
+        if (v.LutTiles && layout == TernaryLayout.I2S)
+        {
+            // The table lookups: chunks of 1, 2 and 3 blocks, row blocks in fours and alone, rows past the last block
+            // of 32, token counts short of a multiple of 4, the int16 bound (all +1 against all +127 or -128), code 3.
+            foreach (int k in new[] { 128, 256, 384, 2560 })
+                foreach (var (n, tokens) in new[] { (32, 32), (300, 33), (164, 66) })
+                    TernaryCase(v, layout, k, n, tokens, Activations.Random, hostile: false, seed++, tally, tables: true);
+            foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
+            {
+                TernaryCase(v, layout, 6912, 36, 34, kind, hostile: false, seed++, tally, allPlusOne: true, tables: true);
+                TernaryCase(v, layout, 2560, 72, 32, kind, hostile: true, seed++, tally, tables: true);
+            }
+        }
         return tally.Row;
     }
 
     private static void TernaryCase(KernelSet v, TernaryLayout layout, int k, int n, int tokens, Activations kind, bool hostile, int seed,
-        Tally tally, bool allPlusOne = false)
+        Tally tally, bool allPlusOne = false, bool tables = false)
     {
         var rng = new Random(seed * 7919 + k + n * 31 + tokens);
         var format = layout switch { TernaryLayout.I2S => TensorFormats.I2_S, TernaryLayout.TQ2 => TensorFormats.TQ2_0, _ => TensorFormats.TQ1_0 };
@@ -113,6 +126,7 @@ public static unsafe class KernelSelfTest
         using var matrix = new TernaryMatrix("selftest", layout, weights.Pointer, k, n, layout == TernaryLayout.I2S ? tensorScale : 1f) { OutputScale = 1.25f };
 
         using var act = new QuantizedActivations(tokens, k);
+        if (tables) act.EnableTables();
         var x = new float[tokens * k];
         for (int i = 0; i < x.Length; i++)
             x[i] = kind switch { Activations.AllMax => 1f, Activations.AllMin => -1f, _ => (float)(rng.NextDouble() * 2 - 1) * (1 + i % 7) };
@@ -128,7 +142,7 @@ public static unsafe class KernelSelfTest
             v.TernaryMatMul(matrix, act, gp, n, 0, n / 2);
             v.TernaryMatMul(matrix, act, gp, n, n / 2, n);
         }
-        string what = $"K={k} rows={n} tokens={tokens} {kind}{(hostile ? " code-3" : "")}";
+        string what = $"K={k} rows={n} tokens={tokens} {kind}{(hostile ? " code-3" : "")}{(tables ? " tables" : "")}";
         double worst = 0;
         for (int i = 0; i < got.Length; i++) worst = Math.Max(worst, Math.Abs((double)got[i] - reference[i]));
         bool ok = got.AsSpan().SequenceEqual(reference);

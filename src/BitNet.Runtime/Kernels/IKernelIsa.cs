@@ -127,6 +127,20 @@ internal unsafe interface IKernelIsa
     static virtual void FinishI2STile(int* sums, int* totals, float* scales, float tensorScale, float outputScale, int count, float* y, int yStride) =>
         TernaryTiles.ReferenceFinishI2STile(sums, totals, scales, tensorScale, outputScale, 0, count, y, yStride);
 
+    /// <summary>Whether I2_S batches of <see cref="TernaryLut.MinTokens"/> or more take <see cref="TernaryLut"/>'s table lookups.</summary>
+    static virtual bool LutTiles => false;
+
+    /// <summary>
+    /// <see cref="TernaryLut"/>'s step: for rb in [0, rbs) (1 or 4 blocks of 32 rows, <paramref name="indexStride"/> apart)
+    /// and 4 tokens (tables <paramref name="tableStride"/> apart), adds n &lt;= 64 groups' looked-up sums to the int32
+    /// sums[rb * sumsStride + t * 32 + r].
+    /// </summary>
+    static virtual void LutTile(short* index, long indexStride, int rbs, short* tables, long tableStride, int n, int* sums, long sumsStride) =>
+        TernaryLut.ReferenceLutTile(index, indexStride, rbs, tables, tableStride, n, sums, sumsStride);
+
+    /// <summary>32 rows' <see cref="TernaryLut"/> indices for one chunk of blocks (<see cref="TernaryLut.ReferenceLutIndex"/>).</summary>
+    static virtual void LutIndex(byte* block0, long rowBytes, int nb, short* index) => TernaryLut.ReferenceLutIndex(block0, rowBytes, nb, index);
+
     /// <summary>Whether two lane tiles of more than 8 tokens each take <see cref="CodeTile4Pair"/> (I2_S).</summary>
     static virtual bool TilePairs => false;
 

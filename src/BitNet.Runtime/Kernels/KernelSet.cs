@@ -27,6 +27,9 @@ public abstract unsafe class KernelSet
     /// <summary>Whether this CPU and the runtime's ISA switches (DOTNET_EnableAVX2=0, ...) allow it.</summary>
     public abstract bool IsSupported { get; }
 
+    /// <summary>Whether I2_S batches want <see cref="QuantizedActivations.EnableTables"/> (<see cref="TernaryLut"/>).</summary>
+    public abstract bool LutTiles { get; }
+
     /// <summary>y[t * yStride + n] = ternary row n of W times the int8 activations of token t, rows [rowStart, rowEnd).</summary>
     public abstract void TernaryMatMul(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd);
 
@@ -132,6 +135,8 @@ public abstract unsafe class KernelSet
         public override string Name => TIsa.Name;
 
         public override bool IsSupported => TIsa.IsSupported;
+
+        public override bool LutTiles => TIsa.LutTiles;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void TernaryMatMul(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd) =>

@@ -30,6 +30,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
     private readonly NativeBuffer<int> _sums;
     private readonly NativeBuffer<int> _totals;
     private readonly NativeBuffer<sbyte> _lanes;
+    private NativeBuffer<short>? _tables;
 
     public QuantizedActivations(int maxTokens, int maxK)
     {
@@ -65,6 +66,35 @@ public sealed unsafe class QuantizedActivations : IDisposable
     /// <summary>Whether <see cref="Lanes"/> holds the current tokens.</summary>
     public bool HasLanes { get; private set; }
 
+    /// <summary>
+    /// <see cref="TernaryLut"/>'s per-token tables of the current tokens, [tokens rounded up to 4][<see cref="TableStride"/>]
+    /// int16 (the padding tokens' tables are zeros); valid only while <see cref="HasTables"/>.
+    /// </summary>
+    public short* Tables => _tables is null ? null : _tables.Pointer;
+
+    /// <summary>int16 per token in <see cref="Tables"/>: <see cref="TernaryLut.Groups"/>(K) vectors of 32.</summary>
+    public long TableStride => TernaryLut.Groups(K) * 32L;
+
+    /// <summary>
+    /// Whether <see cref="Tables"/> holds the current tokens: once enabled, batches of <see cref="TernaryLut.MinTokens"/>
+    /// to <see cref="MaxTableTokens"/> tokens.
+    /// </summary>
+    public bool HasTables { get; private set; }
+
+    /// <summary>
+    /// Tokens the tables are sized for: a token's take 21 bytes per input (147 KB at K = 6912), so larger batches (up
+    /// to 8192 tokens) take the byte-dot tiles rather than a gigabyte of tables.
+    /// </summary>
+    public const int MaxTableTokens = 512;
+
+    /// <summary>Builds <see cref="Tables"/> from now on with the lane tiles (for kernel rows with <see cref="KernelSet.LutTiles"/>).</summary>
+    public void EnableTables()
+    {
+        if (_tables is not null || MaxTokens < TernaryLut.MinTokens) return;
+        int tokens = Math.Min(MaxTokens, MaxTableTokens);
+        _tables = new NativeBuffer<short>((long)((tokens + 3) & ~3) * TernaryLut.Groups(MaxK) * 32);
+    }
+
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
     public void Quantize(KernelSet kernels, float* x, int tokens, int k, int xStride)
     {
@@ -85,6 +115,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         Tokens = tokens;
         K = k;
         HasLanes = tokens >= TernaryTiles.MinTokens; // a small copy next to the matmuls it serves
+        HasTables = _tables is not null && tokens >= TernaryLut.MinTokens && tokens <= MaxTableTokens;
     }
 
     /// <summary>Lane tiles of the current batch (0 when it is too small to use them).</summary>
@@ -131,6 +162,11 @@ public sealed unsafe class QuantizedActivations : IDisposable
             for (; j < count; j++) dst[j] = src[j][g];
             for (; j < width; j++) dst[j] = 0;             // missing tokens are zeros
         }
+        if (!HasTables) return;
+        long stride = TableStride;
+        for (int t = tile * 16; t < tile * 16 + count; t++) TernaryLut.BuildTables(Q + (long)t * K, K, Tables + t * stride);
+        if (tile == LaneTiles - 1)
+            new Span<short>(Tables + Tokens * stride, (int)((((Tokens + 3) & ~3) - Tokens) * stride)).Clear();
     }
 
     /// <summary>Test hook: overwrite every code with <paramref name="value"/> (e.g. -128, which absmax never produces) and refresh the sums.</summary>
@@ -148,6 +184,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         _sums.Dispose();
         _totals.Dispose();
         _lanes.Dispose();
+        _tables?.Dispose();
     }
 }
 

@@ -30,6 +30,12 @@ internal static unsafe class TernaryKernels
         Debug.Assert(x.K == w.K, "activation width matches the matrix");
         Debug.Assert(rowStart >= 0 && rowEnd <= w.N && rowStart <= rowEnd);
         bool rowBatch = w.Layout == TernaryLayout.I2S && x.Tokens < RowBatchesBelow;
+        if (TIsa.LutTiles && x.HasTables && w.Layout == TernaryLayout.I2S)
+        {
+            TernaryLut.Compute<TIsa>(w, x, y, yStride, rowStart, rowEnd - (rowEnd - rowStart) % 4);
+            rowStart = rowEnd - (rowEnd - rowStart) % 4;
+            if (rowStart == rowEnd) return;
+        }
         if (TIsa.TokenLaneTiles && x.HasLanes && !rowBatch)
         {
             // Batches: 4-row x 16-token register tiles; the last rows of an uneven range take the row kernels below.

@@ -283,8 +283,11 @@ public sealed unsafe partial class Transformer
             // finer chunks measured no faster for one or eight tokens. Prefill takes sixteen: a chunk of a 128-token
             // matmul runs about a millisecond, and the thread left with the last one idled the other for up to that
             // long (pp128 64-65 -> 71-73 tok/s with 8 or 16 per thread, alternated in one process).
-            int perThread = act.Tokens >= TernaryKernels.RowBatchesBelow ? 16 : 4;
-            _chunkRows = threads == 1 ? rows : Math.Max(16, (rows / (threads * perThread) + 3) & ~3);
+            // The table lookups (act.HasTables) take whole 32-row blocks and stream every token's tables once per
+            // chunk, so they take fewer, larger chunks.
+            int perThread = act.HasTables ? 2 : act.Tokens >= TernaryKernels.RowBatchesBelow ? 16 : 4;
+            int align = act.HasTables ? 31 : 3;
+            _chunkRows = threads == 1 ? rows : Math.Max(act.HasTables ? 32 : 16, (rows / (threads * perThread) + align) & ~align);
             Chunks = 0;
             for (int i = 0; i < _count; i++)
             {

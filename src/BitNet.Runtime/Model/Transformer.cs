@@ -25,6 +25,7 @@ public sealed unsafe partial class Transformer : IDisposable
         _pool = pool;
         MaxBatchTokens = maxBatchTokens;
         _s = new Scratch(_c, maxBatchTokens);
+        if (weights.Kernels.LutTiles && weights.Layers.Any(l => l.Matrices.Any(m => m.Layout == TernaryLayout.I2S))) _s.Act.EnableTables();
         _s.AttentionWork = new AttentionWork(this);
         _s.HeadWork = new HeadWork(this);
         _s.StageWork = new StageWork(this);
