@@ -28,8 +28,12 @@ internal static unsafe class TernaryLut
     /// <summary>Smallest batch that takes the tables (each index vector must serve enough tokens to repay its build).</summary>
     public const int MinTokens = 32;
 
-    /// <summary>Rows per panel: its int32 sums for 128 tokens and its indices for one chunk stay in L2.</summary>
-    private const int PanelRows = 512;
+    /// <summary>
+    /// Most rows per panel. Every panel reads all the tokens' tables once (21 bytes per activation), so panels are as
+    /// large as keep their int32 sums (4 bytes per row and token: 512 KB at 128 tokens) and one chunk's indices
+    /// (256 KB) in L2; a call's rows are split into equal panels.
+    /// </summary>
+    private const int PanelRows = 1024;
 
     /// <summary>Groups one int16 lane sums before it is widened: 64 x 384 = 24,576.</summary>
     private const int GroupsPerWidening = 64;
@@ -89,9 +93,11 @@ internal static unsafe class TernaryLut
         Ensure(ref t_index, PanelRows / 32 * 128 * 32L);
         int* sums = t_sums!.Pointer;         // [rb][token][32 rows]
         short* index = t_index!.Pointer;     // [rb][chunk group][32 rows]
-        for (int p0 = rowStart; p0 < lutEnd; p0 += PanelRows)
+        int blocksOf32 = (lutEnd - rowStart) / 32, panels = (blocksOf32 + PanelRows / 32 - 1) / (PanelRows / 32);
+        int panelRows = panels == 0 ? 0 : (blocksOf32 + panels - 1) / panels * 32;
+        for (int p0 = rowStart; p0 < lutEnd; p0 += panelRows)
         {
-            int rbs = Math.Min(PanelRows, lutEnd - p0) / 32;
+            int rbs = Math.Min(panelRows, lutEnd - p0) / 32;
             new Span<int>(sums, rbs * padded * 32).Clear();
             int blocks = k / 128;
             for (int b0 = 0, g0 = 0; b0 < blocks; b0 += 3)
