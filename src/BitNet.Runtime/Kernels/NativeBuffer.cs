@@ -9,9 +9,11 @@ namespace BitNet.Runtime.Kernels;
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
     /// <param name="hugePages">
-    /// Weights streamed once per token (the 8-bit head; the bandwidth probe that measures them): from <see cref="MinHugePageBytes"/> up, where Linux offers
-    /// transparent huge pages, the buffer is anonymous memory marked for them, which a token's pass reads with far
-    /// fewer TLB misses (see <see cref="IO.HugePages"/>). Smaller buffers would waste most of their last 2 MB page.
+    /// Weights streamed once per token (the 8-bit head; the bandwidth probe that measures them) and prefill's lookup
+    /// tables (<see cref="QuantizedActivations.Tables"/>, read 4 tokens 55-147 KB apart at a time): from
+    /// <see cref="MinHugePageBytes"/> up, where Linux offers transparent huge pages, the buffer is anonymous memory
+    /// marked for them, which is read with far fewer TLB misses (see <see cref="IO.HugePages"/>). Smaller buffers would
+    /// waste too much of their last 2 MB page.
     /// </param>
     public NativeBuffer(long length, bool zero = true, bool hugePages = false)
     {
@@ -29,7 +31,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     }
 
     /// <summary>The smallest buffer put in huge pages (its last page's waste stays under 3%).</summary>
-    public const long MinHugePageBytes = 64L << 20;
+    public const long MinHugePageBytes = 8L << 20;
 
     private nint _address;
     private nint _mapping;

@@ -92,7 +92,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
     {
         if (_tables is not null || MaxTokens < TernaryLut.MinTokens) return;
         int tokens = Math.Min(MaxTokens, MaxTableTokens);
-        _tables = new NativeBuffer<short>((long)((tokens + 3) & ~3) * TernaryLut.Groups(MaxK) * 32);
+        _tables = new NativeBuffer<short>((long)((tokens + 3) & ~3) * TernaryLut.Groups(MaxK) * 32, hugePages: true);
     }
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
