@@ -105,7 +105,7 @@ public static unsafe class KernelSelfTest
                     TernaryCase(v, layout, k, n, tokens, Activations.Random, hostile: false, seed++, tally, tables: true);
             foreach (var kind in new[] { Activations.AllMax, Activations.AllMin })
             {
-                TernaryCase(v, layout, 6912, 36, 34, kind, hostile: false, seed++, tally, allPlusOne: true, tables: true);
+                TernaryCase(v, layout, 3840, 36, 34, kind, hostile: false, seed++, tally, allPlusOne: true, tables: true);
                 TernaryCase(v, layout, 2560, 72, 32, kind, hostile: true, seed++, tally, tables: true);
             }
         }

@@ -87,12 +87,19 @@ public sealed unsafe class QuantizedActivations : IDisposable
     /// </summary>
     public const int MaxTableTokens = 512;
 
-    /// <summary>Builds <see cref="Tables"/> from now on with the lane tiles (for kernel rows with <see cref="KernelSet.LutTiles"/>).</summary>
+    /// <summary>
+    /// Widest input that gets tables. Building them is bound by memory writes (on a shared host 5-26 GB/s), and a
+    /// 128-token batch's tables for K = 6912 (19 MB) leave L3 where K = 2560's (7 MB) stay; 2B4T's FFN down projection
+    /// keeps the byte-dot tiles.
+    /// </summary>
+    public const int MaxTableK = 4096;
+
+    /// <summary>Sizes <see cref="Tables"/>, which <see cref="BuildTables"/> then fills (for kernel rows with <see cref="KernelSet.LutTiles"/>).</summary>
     public void EnableTables()
     {
         if (_tables is not null || MaxTokens < TernaryLut.MinTokens) return;
         int tokens = Math.Min(MaxTokens, MaxTableTokens);
-        _tables = new NativeBuffer<short>((long)((tokens + 3) & ~3) * TernaryLut.Groups(MaxK) * 32, hugePages: true);
+        _tables = new NativeBuffer<short>((long)((tokens + 3) & ~3) * TernaryLut.Groups(Math.Min(MaxK, MaxTableK)) * 32, hugePages: true);
     }
 
     /// <summary>Quantizes <paramref name="tokens"/> rows of <paramref name="k"/> floats (row stride <paramref name="xStride"/>).</summary>
@@ -101,6 +108,8 @@ public sealed unsafe class QuantizedActivations : IDisposable
         Prepare(tokens, k);
         for (int t = 0; t < tokens; t++) QuantizeToken(kernels, x + (long)t * xStride, t);
         for (int tile = 0; tile < LaneTiles; tile++) BuildLaneTile(tile);
+        if (HasTables)
+            for (int t = 0; t < tokens; t++) BuildTables(t);
     }
 
     /// <summary>
@@ -115,7 +124,7 @@ public sealed unsafe class QuantizedActivations : IDisposable
         Tokens = tokens;
         K = k;
         HasLanes = tokens >= TernaryTiles.MinTokens; // a small copy next to the matmuls it serves
-        HasTables = _tables is not null && tokens >= TernaryLut.MinTokens && tokens <= MaxTableTokens;
+        HasTables = _tables is not null && tokens >= TernaryLut.MinTokens && tokens <= MaxTableTokens && k <= MaxTableK;
     }
 
     /// <summary>Lane tiles of the current batch (0 when it is too small to use them).</summary>
@@ -162,10 +171,18 @@ public sealed unsafe class QuantizedActivations : IDisposable
             for (; j < count; j++) dst[j] = src[j][g];
             for (; j < width; j++) dst[j] = 0;             // missing tokens are zeros
         }
-        if (!HasTables) return;
+    }
+
+    /// <summary>
+    /// Token <paramref name="t"/>'s <see cref="Tables"/> from its codes (after <see cref="QuantizeToken"/>; tokens may
+    /// run in parallel). The last token also zeroes the padding tokens' tables.
+    /// </summary>
+    public void BuildTables(int t)
+    {
+        Debug.Assert(HasTables);
         long stride = TableStride;
-        for (int t = tile * 16; t < tile * 16 + count; t++) TernaryLut.BuildTables(Q + (long)t * K, K, Tables + t * stride);
-        if (tile == LaneTiles - 1)
+        TernaryLut.BuildTables(Q + (long)t * K, K, Tables + t * stride);
+        if (t == Tokens - 1)
             new Span<short>(Tables + Tokens * stride, (int)((((Tokens + 3) & ~3) - Tokens) * stride)).Clear();
     }
 
@@ -175,6 +192,8 @@ public sealed unsafe class QuantizedActivations : IDisposable
         new Span<sbyte>(Q, Tokens * K).Fill(value);
         for (int t = 0; t < Tokens; t++) Summarize(t);
         for (int tile = 0; tile < LaneTiles; tile++) BuildLaneTile(tile);
+        if (HasTables)
+            for (int t = 0; t < Tokens; t++) BuildTables(t);
     }
 
     public void Dispose()

@@ -21,7 +21,7 @@ public sealed unsafe partial class Transformer
     /// <summary>Tokens from which the per-token steps are split across the threads.</summary>
     private const int ParallelTokens = 2;
 
-    private enum Stage { Activations, Lanes, Rope, Add }
+    private enum Stage { Activations, Lanes, Tables, Rope, Add }
 
     /// <summary>One per-token step over a range of tokens (or, for the residual add, of float chunks).</summary>
     private sealed class StageWork(Transformer owner) : IParallelWork
@@ -53,6 +53,9 @@ public sealed unsafe partial class Transformer
                     break;
                 case Stage.Lanes:
                     o._s.Act.BuildLaneTile(index);
+                    break;
+                case Stage.Tables:
+                    o._s.Act.BuildTables(index);
                     break;
                 case Stage.Rope:
                     o.RopeToken(o._s.Q, index, o._c.QDim, o._c.Heads);
@@ -130,6 +133,12 @@ public sealed unsafe partial class Transformer
         {
             work.Stage = Stage.Lanes;
             _pool.Run(work, act.LaneTiles);
+        }
+        if (act.HasTables)
+        {
+            // One token per item: 8-10x a lane tile's work per token, which a few tile-sized items left unbalanced.
+            work.Stage = Stage.Tables;
+            _pool.Run(work, tokens);
         }
         Record(ForwardProfile.Stage.ActivationQuant, start);
     }
