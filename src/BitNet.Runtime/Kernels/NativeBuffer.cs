@@ -48,6 +48,17 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         ? new Span<T>(Pointer, (int)Length)
         : throw new InvalidOperationException("buffer is larger than a span");
 
+    /// <summary>
+    /// A per-thread scratch buffer of at least <paramref name="length"/> elements: <paramref name="buffer"/> itself,
+    /// or, when it is missing or shorter, a new one of max(<paramref name="length"/>, <paramref name="allocate"/>).
+    /// </summary>
+    internal static NativeBuffer<T> Grow(ref NativeBuffer<T>? buffer, long length, long allocate = 0)
+    {
+        if (buffer is not null && buffer.Length >= length) return buffer;
+        buffer?.Dispose();
+        return buffer = new NativeBuffer<T>(Math.Max(length, allocate));
+    }
+
     public Span<T> Slice(long start, int length)
     {
         if (start < 0 || length < 0 || start + length > Length) throw new ArgumentOutOfRangeException(nameof(start));

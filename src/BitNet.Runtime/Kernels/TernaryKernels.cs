@@ -30,10 +30,12 @@ internal static unsafe class TernaryKernels
         Debug.Assert(x.K == w.K, "activation width matches the matrix");
         Debug.Assert(rowStart >= 0 && rowEnd <= w.N && rowStart <= rowEnd);
         bool rowBatch = w.Layout == TernaryLayout.I2S && x.Tokens < RowBatchesBelow;
-        if (TIsa.LutTiles && x.HasTables && w.Layout == TernaryLayout.I2S)
+        if (TIsa.LutTiles && x.HasTables && w.Layout == TernaryLayout.I2S && !w.HasCode3)
         {
-            TernaryLut.Compute<TIsa>(w, x, y, yStride, rowStart, rowEnd - (rowEnd - rowStart) % 4);
-            rowStart = rowEnd - (rowEnd - rowStart) % 4;
+            // Table lookups for whole groups of 4 rows (the tiles below need lanes, which a table batch has too).
+            int looked = rowStart + (rowEnd - rowStart) / 4 * 4;
+            TernaryLut.Compute<TIsa>(w, x, y, yStride, rowStart, looked);
+            rowStart = looked;
             if (rowStart == rowEnd) return;
         }
         if (TIsa.TokenLaneTiles && x.HasLanes && !rowBatch)
@@ -366,12 +368,7 @@ internal static unsafe class TernaryKernels
             }
             else
             {
-                if (t_tq1Lanes is null || t_tq1Lanes.Length < bytes)
-                {
-                    t_tq1Lanes?.Dispose();
-                    t_tq1Lanes = new NativeBuffer<sbyte>(bytes);
-                }
-                TQ1Decode<TIsa>(w, x, y, rowStart, rowEnd, t_tq1Lanes.Pointer);
+                TQ1Decode<TIsa>(w, x, y, rowStart, rowEnd, NativeBuffer<sbyte>.Grow(ref t_tq1Lanes, bytes).Pointer);
             }
             return;
         }

@@ -20,7 +20,7 @@ namespace BitNet.Runtime.Kernels;
 /// blocks: one group per (block, j) of weights (j, j + 32, j + 64), then one per j of the blocks' weights j + 96 (a
 /// missing block's weight is 0). The sums are exact (at most 64 groups of |sum| &lt;= 384 per int16 lane before they
 /// are widened), and equal the reference's sum of codes times activations minus their total, so the outputs are the
-/// reference's bit for bit. Rows with a code 3 (no valid I2_S file has one; its weight would be +2) take the byte-dot tiles.
+/// reference's bit for bit. A matrix with a code 3 (<see cref="TernaryMatrix.HasCode3"/>) keeps the byte-dot tiles.
 /// </para>
 /// </summary>
 internal static unsafe class TernaryLut
@@ -81,18 +81,16 @@ internal static unsafe class TernaryLut
     [ThreadStatic] private static NativeBuffer<int>? t_sums;
     [ThreadStatic] private static NativeBuffer<short>? t_index;
 
-    /// <summary>Rows [rowStart, rowEnd) of y = W x for an I2_S matrix and activations with tables.</summary>
+    /// <summary>Rows [rowStart, rowEnd) of y = W x for an I2_S matrix without code 3 and activations with tables.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<TIsa>(TernaryMatrix w, QuantizedActivations x, float* y, int yStride, int rowStart, int rowEnd)
         where TIsa : struct, IKernelIsa
     {
-        Debug.Assert(w.Layout == TernaryLayout.I2S && x.HasTables && (rowEnd - rowStart) % 4 == 0);
-        int k = w.K, groups = Groups(k), tokens = x.Tokens, padded = (tokens + 3) & ~3;
+        Debug.Assert(w.Layout == TernaryLayout.I2S && !w.HasCode3 && x.HasTables && (rowEnd - rowStart) % 4 == 0);
+        int k = w.K, tokens = x.Tokens, padded = (tokens + 3) & ~3;
         int lutEnd = rowStart + (rowEnd - rowStart) / 32 * 32;
-        Ensure(ref t_sums, (long)PanelRows / 32 * padded * 32);
-        Ensure(ref t_index, PanelRows / 32 * 128 * 32L);
-        int* sums = t_sums!.Pointer;         // [rb][token][32 rows]
-        short* index = t_index!.Pointer;     // [rb][chunk group][32 rows]
+        int* sums = NativeBuffer<int>.Grow(ref t_sums, (long)PanelRows / 32 * padded * 32).Pointer;  // [rb][token][32 rows]
+        short* index = NativeBuffer<short>.Grow(ref t_index, PanelRows / 32 * 128 * 32L).Pointer;  // [rb][chunk group][32 rows]
         int blocksOf32 = (lutEnd - rowStart) / 32, panels = (blocksOf32 + PanelRows / 32 - 1) / (PanelRows / 32);
         int panelRows = panels == 0 ? 0 : (blocksOf32 + panels - 1) / panels * 32;
         for (int p0 = rowStart; p0 < lutEnd; p0 += panelRows)
@@ -134,42 +132,26 @@ internal static unsafe class TernaryLut
                 }
                 g0 += chunk;
             }
-            float ws = w.TensorScale;
+            // TernaryKernels.Finish's operations in the same order, 16 rows per vector.
+            var ws = Vector512.Create(w.TensorScale);
+            var os = Vector512.Create(w.OutputScale);
             for (int rb = 0; rb < rbs; rb++)
-            {
-                int n0 = p0 + rb * 32;
-                if (HasCode3(w, n0))
-                {
-                    TernaryTiles.Compute<TIsa>(w, x, y, yStride, n0, n0 + 32);
-                    continue;
-                }
-                // TernaryKernels.Finish's operations in the same order, 16 rows per vector.
-                var vws = Vector512.Create(ws);
-                var vos = Vector512.Create(w.OutputScale);
                 for (int t = 0; t < tokens; t++)
                 {
                     int* s = sums + ((long)rb * padded + t) * 32;
-                    float* yt = y + (long)t * yStride + n0;
+                    float* yt = y + (long)t * yStride + p0 + rb * 32;
                     var a = Vector512.Create(x.Scale[t]);
-                    (Vector512.ConvertToSingle(Vector512.Load(s)) * vws * a * vos).Store(yt);
-                    (Vector512.ConvertToSingle(Vector512.Load(s + 16)) * vws * a * vos).Store(yt + 16);
+                    (Vector512.ConvertToSingle(Vector512.Load(s)) * ws * a * os).Store(yt);
+                    (Vector512.ConvertToSingle(Vector512.Load(s + 16)) * ws * a * os).Store(yt + 16);
                 }
-            }
         }
         if (lutEnd < rowEnd) TernaryTiles.Compute<TIsa>(w, x, y, yStride, lutEnd, rowEnd);
-    }
-
-    private static void Ensure<T>(ref NativeBuffer<T>? buffer, long length) where T : unmanaged
-    {
-        if (buffer is not null && buffer.Length >= length) return;
-        buffer?.Dispose();
-        buffer = new NativeBuffer<T>(length);
     }
 
     /// <summary>
     /// The reference of <see cref="IKernelIsa.LutIndex"/>: the 32 rows at <paramref name="block0"/> (<paramref name="rowBytes"/>
     /// apart, each from the chunk's first block), their indices for the chunk of <paramref name="nb"/> blocks:
-    /// [chunk group][32 rows] int16, a code 3's index masked into the table (its rows are redone by the tiles).
+    /// [chunk group][32 rows] int16, a code 3's index masked into the table (such matrices never get here).
     /// </summary>
     internal static void ReferenceLutIndex(byte* block0, long rowBytes, int nb, short* index)
     {
@@ -188,21 +170,6 @@ internal static unsafe class TernaryLut
                 index[(nb * 32 + j) * 32 + r] = (short)((9 * c0 + 3 * c1 + c2) & 31);
             }
         }
-    }
-
-    /// <summary>Whether rows [n0, n0 + 32) hold a code 3 anywhere (two set bits in one 2-bit field).</summary>
-    private static bool HasCode3(TernaryMatrix w, int n0)
-    {
-        byte* p = w.Row(n0);
-        long bytes = 32 * w.RowBytes, i = 0;
-        var any = Vector512<byte>.Zero;
-        for (; i + 64 <= bytes; i += 64)
-        {
-            var v = Vector512.Load(p + i);
-            any |= v & (v >>> 1);
-        }
-        for (; i < bytes; i++) any |= Vector512.CreateScalar((byte)(p[i] & (p[i] >> 1)));
-        return (any & Vector512.Create((byte)0x55)) != Vector512<byte>.Zero;
     }
 
     /// <summary>

@@ -67,6 +67,35 @@ public sealed unsafe class TernaryMatrix : IDisposable
 
     public long TotalBytes => RowBytes * N;
 
+    private int _code3 = -1; // -1 unknown, else 0 / 1 (threads may both compute it: the same answer)
+
+    /// <summary>
+    /// Whether an I2_S matrix holds a code 3 anywhere (two set bits in one 2-bit field; no valid file has one, its
+    /// weight would be +2). Found by one scan on first use; such a matrix keeps the byte-dot kernels, which take any code.
+    /// </summary>
+    public bool HasCode3
+    {
+        get
+        {
+            if (_code3 < 0) _code3 = Layout == TernaryLayout.I2S && ScanCode3() ? 1 : 0;
+            return _code3 == 1;
+        }
+    }
+
+    private unsafe bool ScanCode3()
+    {
+        long bytes = TotalBytes, i = 0;
+        var any = System.Runtime.Intrinsics.Vector256<byte>.Zero;
+        for (; i + 32 <= bytes; i += 32)
+        {
+            var v = System.Runtime.Intrinsics.Vector256.Load(Data + i);
+            any |= v & (v >>> 1);
+        }
+        byte rest = 0;
+        for (; i < bytes; i++) rest |= (byte)(Data[i] & (Data[i] >> 1));
+        return ((any & System.Runtime.Intrinsics.Vector256.Create((byte)0x55)) != System.Runtime.Intrinsics.Vector256<byte>.Zero) || (rest & 0x55) != 0;
+    }
+
     public static TernaryLayout LayoutOf(GgmlType type) => type switch
     {
         GgmlType.I2_S => TernaryLayout.I2S,

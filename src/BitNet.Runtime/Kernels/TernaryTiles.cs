@@ -42,23 +42,14 @@ internal static unsafe class TernaryTiles
     {
         Debug.Assert(x.HasLanes && (rowEnd - rowStart) % 4 == 0);
         int k = w.K;
-        if (t_panel is null || t_panel.Length < 4L * k)
-        {
-            t_panel?.Dispose();
-            t_panel = new NativeBuffer<byte>(4L * Math.Max(k, 8192));
-        }
-        byte* panel = t_panel.Pointer;          // [4, K] codes 0..3
+        byte* panel = NativeBuffer<byte>.Grow(ref t_panel, 4L * k, 4L * 8192).Pointer; // [4, K] codes 0..3
         int* sums = stackalloc int[128];        // [4 rows, 16 tokens], a second tile's after it (tile pairs)
         float* acc = stackalloc float[128];     // [2 tiles, 4 rows, 16 tokens], the TQ formats' per-block float sums
         int perPanel = TokensPerPanel(k);
         int blocks = k / 256;
         bool blockScaled = w.Layout != TernaryLayout.I2S;
         long terms = blockScaled ? 4L * blocks + (perPanel / 16 + 1) * 16L * blocks : 0;
-        if (blockScaled && (t_blockTerms is null || t_blockTerms.Length < terms))
-        {
-            t_blockTerms?.Dispose();
-            t_blockTerms = new NativeBuffer<int>(terms);
-        }
+        if (blockScaled) NativeBuffer<int>.Grow(ref t_blockTerms, terms);
         float* rowScales = blockScaled ? (float*)t_blockTerms!.Pointer : null;   // [4 rows, blocks]
         int* tileSums = blockScaled ? t_blockTerms!.Pointer + 4 * blocks : null;  // [tiles of the panel's tokens, blocks, 16]
         for (int t0 = 0; t0 < x.Tokens; t0 += perPanel)
