@@ -54,6 +54,8 @@ public sealed class KeepAliveTests
         Assert.InRange(Pings(body), 2, 6);
     }
 
+    private const int Events = 100;
+
     [Fact]
     public async Task Events_closer_than_the_interval_send_no_ping_however_long_the_stream()
     {
@@ -61,7 +63,7 @@ public sealed class KeepAliveTests
         var channel = Channel.CreateUnbounded<GenerationEvent>();
         var producer = Task.Run(async () =>
         {
-            for (int i = 0; i < 40; i++) // 40 x 30 ms: longer than the interval in total, never silent for it
+            for (int i = 0; i < Events; i++) // Events x 30 ms: longer than the interval in total, never silent for it
             {
                 await Task.Delay(30);
                 channel.Writer.TryWrite(new GenerationEvent(GenerationEventKind.Token, TokenId: i));
@@ -69,10 +71,12 @@ public sealed class KeepAliveTests
             channel.Writer.Complete();
         });
         int count = 0;
-        await foreach (var e in StreamEvents.ReadWithKeepAliveAsync(channel.Reader, sse, CancellationToken.None, TimeSpan.FromSeconds(1)))
+        // 2 s: far longer than the 30 ms gaps, so that a loaded CI run's stalled thread pool (once over 1 s, with a 1 s
+        // interval) does not make a real silence; the stream (100 x 30 ms) still lasts longer than the interval.
+        await foreach (var e in StreamEvents.ReadWithKeepAliveAsync(channel.Reader, sse, CancellationToken.None, TimeSpan.FromSeconds(2)))
             Assert.Equal(count++, e.TokenId);
         await producer;
-        Assert.Equal(40, count);
+        Assert.Equal(Events, count);
         Assert.Equal(0, Pings(body));
     }
 
